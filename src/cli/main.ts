@@ -1,0 +1,163 @@
+// The command line (design §9): parses arguments, runs commands, and is the only place that maps errors to exit codes.
+import yargs, { type Argv } from 'yargs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { S3migError, isS3migError, oneLine } from '../core/errors.ts';
+import { listJobs, resolveStateDir } from '../store/state-dir.ts';
+import { EventBus, type EngineEvent } from '../engine/events.ts';
+import { runReconcile } from '../engine/reconcile-job.ts';
+import { formatJobs, formatSummary } from './format.ts';
+import { progressPrinter } from './progress.ts';
+
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Io {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+interface CommonArgs {
+  'state-dir'?: string;
+  json?: boolean;
+}
+
+/** Stops the job at the next batch when the operator or the system asks the process to stop. */
+function abortOnSignals(): { signal: AbortSignal; dispose: () => void } {
+  const ac = new AbortController();
+  const handler = (sig: NodeJS.Signals) => ac.abort(new S3migError('S3MIG_CANCELED', `stopped by ${sig}`));
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, handler);
+  return { signal: ac.signal, dispose: () => signals.forEach((s) => process.off(s, handler)) };
+}
+
+async function reconcileCommand(
+  io: Io,
+  args: CommonArgs & { source: string; dest: string; 'report-dir'?: string },
+  options: { stateDir?: string; demo?: boolean } = {},
+): Promise<number> {
+  const bus = new EventBus();
+  if (args.json) {
+    bus.subscribe((e: EngineEvent) => io.stdout.write(JSON.stringify(e) + '\n'));
+  } else if (io.stderr.isTTY) {
+    bus.subscribe(progressPrinter(io.stderr));
+  }
+  const { signal, dispose } = abortOnSignals();
+  try {
+    const summary = await runReconcile({
+      source: args.source,
+      dest: args.dest,
+      stateDir: options.stateDir ?? resolveStateDir(args['state-dir']),
+      reportDir: args['report-dir'],
+      bus,
+      signal,
+    });
+    if (!args.json) io.stdout.write(formatSummary(summary));
+    if (options.demo && summary.outcome !== 'incomplete') return 0;
+    return summary.exitCode;
+  } finally {
+    dispose();
+  }
+}
+
+async function jobsCommand(io: Io, args: CommonArgs): Promise<number> {
+  const stateDir = resolveStateDir(args['state-dir']);
+  const { jobs, unreadable } = await listJobs(stateDir);
+  if (args.json) {
+    for (const j of jobs) io.stdout.write(JSON.stringify(j) + '\n');
+  } else {
+    io.stdout.write(formatJobs(jobs));
+  }
+  for (const u of unreadable) io.stderr.write(`s3mig: job ${u.id}: ${u.message}\n`);
+  return 0;
+}
+
+/** A bundled sample file, named relative to the working directory when it is inside it. */
+function sampleFile(name: string): string {
+  const abs = join(PACKAGE_ROOT, 'sample-data', name);
+  const rel = relative(process.cwd(), abs);
+  return rel.startsWith('..') || isAbsolute(rel) ? abs : rel;
+}
+
+/** Until the TUI issue lands, the demo reconciles the two sample inventories in a temporary state directory. */
+async function demoCommand(io: Io, args: CommonArgs & { 'report-dir'?: string }): Promise<number> {
+  const explicit = args['state-dir'] ?? undefined;
+  const stateDir = explicit ? resolveStateDir(explicit) : await mkdtemp(join(tmpdir(), 's3mig-demo-'));
+  if (!args.json) {
+    io.stdout.write('s3mig demo: reconciling two sample inventories with every kind of drift (sample-data/)\n\n');
+  }
+  try {
+    return await reconcileCommand(
+      io,
+      {
+        ...args,
+        source: `inventory:${sampleFile('source.ndjson')}`,
+        dest: `inventory:${sampleFile('dest.ndjson.gz')}`,
+      },
+      { stateDir, demo: true },
+    );
+  } finally {
+    if (!explicit) await rm(stateDir, { recursive: true, force: true });
+  }
+}
+
+function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv {
+  const parser: Argv = yargs(argv)
+    .scriptName('s3mig')
+    .usage('$0 <command> [options]\n\nMigrate S3 buckets and prove the copy complete.')
+    .option('state-dir', { type: 'string', describe: 'state directory (default $S3MIG_STATE_DIR, $XDG_STATE_HOME/s3mig, ~/.local/state/s3mig)', global: true })
+    .option('json', { type: 'boolean', describe: 'print one JSON event per line on stdout; the last is the summary', global: true })
+    .command(
+      'reconcile <source> <dest>',
+      'inventory both sides, compare them key by key, write reports (no transfer)',
+      (y) =>
+        y
+          .positional('source', { type: 'string', demandOption: true, describe: 'inventory:FILE (mc ls -r --json, plain or .gz)' })
+          .positional('dest', { type: 'string', demandOption: true, describe: 'inventory:FILE' })
+          .option('report-dir', { type: 'string', describe: 'where reports go (default ./s3mig-reports/<job>/)' })
+          .example('$0 reconcile inventory:src.ndjson inventory:dst.ndjson.gz', 'compare two saved listings'),
+      async (a) => done(await reconcileCommand(io, a as never)),
+    )
+    .command('jobs', 'list the jobs of the state directory', (y) => y, async (a) => done(await jobsCommand(io, a)))
+    .command(
+      'demo',
+      'reconcile the bundled sample inventories (what npm start runs)',
+      (y) => y.option('report-dir', { type: 'string', describe: 'where reports go (default ./s3mig-reports/<job>/)' }),
+      async (a) => done(await demoCommand(io, a)),
+    )
+    .command('$0', false, (y) => y, () => {
+      parser.showHelp((text) => io.stdout.write(`${text}\n`));
+      done(0);
+    })
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns ?? 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new S3migError('S3MIG_USAGE', `${msg} (see s3mig --help)`);
+    });
+  return parser;
+}
+
+/** Runs the CLI and sets the process exit code: 0 clean, 1 differences, 2 error or incomplete. */
+export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  let code = 0;
+  try {
+    await buildParser(argv, io, (c) => {
+      code = c;
+    }).parseAsync();
+  } catch (err) {
+    code = 2;
+    if (isS3migError(err)) {
+      io.stderr.write(`s3mig: ${oneLine(err)}\n`);
+    } else {
+      io.stderr.write(`s3mig: internal error: ${oneLine(err)} (set S3MIG_DEBUG=1 for details)\n`);
+      if (process.env.S3MIG_DEBUG) io.stderr.write(`${(err as Error).stack}\n`);
+    }
+  }
+  process.exitCode = code;
+  return code;
+}

@@ -1,0 +1,42 @@
+// Typed errors with stable S3MIG_* codes: the CLI turns them into one-line messages and exit codes.
+
+export type ErrorCode =
+  | 'S3MIG_USAGE'
+  | 'S3MIG_TARGET_INVALID'
+  | 'S3MIG_TARGET_UNSUPPORTED'
+  | 'S3MIG_INVENTORY_UNREADABLE'
+  | 'S3MIG_INVENTORY_PARSE'
+  | 'S3MIG_LISTING_INCOMPLETE'
+  | 'S3MIG_SOURCE_UNORDERED'
+  | 'S3MIG_JOB_UNKNOWN'
+  | 'S3MIG_STATE_UNREADABLE'
+  | 'S3MIG_REPORT_WRITE'
+  | 'S3MIG_CANCELED';
+
+/** An error an operator can act on: its message is one line and names the thing at fault. */
+export class S3migError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'S3migError';
+    this.code = code;
+  }
+}
+
+export function isS3migError(err: unknown): err is S3migError {
+  return err instanceof S3migError;
+}
+
+/** Throws the canonical cancellation error when the signal has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw new S3migError('S3MIG_CANCELED', 'canceled', { cause: signal.reason });
+  }
+}
+
+/** The message of any thrown value, flattened to one line. */
+export function oneLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+}

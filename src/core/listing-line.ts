@@ -1,0 +1,72 @@
+// Parses one line of `mc ls --recursive --json` output (reference/mc-json.md §2) into an entry, an error or nothing.
+import type { ObjectEntry } from './entry.ts';
+
+export type ListingLine =
+  | { kind: 'entry'; entry: ObjectEntry }
+  | { kind: 'error'; message: string }
+  | { kind: 'summary'; totalObjects: number; totalSize: number }
+  | { kind: 'skip' };
+
+/** A line that is not a listing message: the reason, for a one-line error naming file and line. */
+export class ListingLineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ListingLineError';
+  }
+}
+
+function stripQuotes(etag: string): string {
+  return etag.length >= 2 && etag.charCodeAt(0) === 34 && etag.charCodeAt(etag.length - 1) === 34
+    ? etag.slice(1, -1)
+    : etag;
+}
+
+/** The message of an mc error object, preferring the cause (mc-json.md §1). */
+export function errorMessageOf(value: Record<string, unknown>): string {
+  const error = value.error as Record<string, unknown> | undefined;
+  const cause = error?.cause as Record<string, unknown> | undefined;
+  const parts = [error?.message, cause?.message].filter((m): m is string => typeof m === 'string' && m !== '');
+  return parts.length > 0 ? parts.join(': ') : 'mc reported an error';
+}
+
+/**
+ * Interprets one line. Blank lines are skipped; anything else that is not an mc listing message
+ * (invalid JSON, an entry without a string `key` or a non-negative integer `size`) throws ListingLineError.
+ */
+export function parseListingLine(line: string): ListingLine {
+  if (line.length === 0 || line.trim() === '') return { kind: 'skip' };
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    throw new ListingLineError(`not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ListingLineError('not a JSON object');
+  }
+  const v = value as Record<string, unknown>;
+  if (v.status === 'error' || (typeof v.error === 'object' && v.error !== null)) {
+    return { kind: 'error', message: errorMessageOf(v) };
+  }
+  if ('totalObjects' in v && !('key' in v)) {
+    return { kind: 'summary', totalObjects: Number(v.totalObjects) || 0, totalSize: Number(v.totalSize) || 0 };
+  }
+  const { key, size } = v;
+  if (key === undefined) throw new ListingLineError('entry has no "key"');
+  if (typeof key !== 'string' || key === '') throw new ListingLineError('"key" is not a non-empty string');
+  if (size === undefined) throw new ListingLineError(`entry ${JSON.stringify(key)} has no "size"`);
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+    throw new ListingLineError(`entry ${JSON.stringify(key)} has an invalid "size" ${JSON.stringify(size)}`);
+  }
+  const entry: ObjectEntry = {
+    key,
+    size,
+    etag: typeof v.etag === 'string' ? stripQuotes(v.etag) : '',
+    lastModified: typeof v.lastModified === 'string' ? v.lastModified : '',
+  };
+  if (typeof v.storageClass === 'string' && v.storageClass !== '') entry.storageClass = v.storageClass;
+  if (typeof v.versionId === 'string' && v.versionId !== '') entry.versionId = v.versionId;
+  if (v.isDeleteMarker === true) entry.isDeleteMarker = true;
+  if (v.type === 'folder') entry.folder = true;
+  return { kind: 'entry', entry };
+}

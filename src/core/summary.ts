@@ -1,0 +1,87 @@
+// The run summary (summary.json and the last --json line): one shape, built by one pure function.
+import type { TargetRecord } from './job-record.ts';
+import { exitCodeOf, outcomeOf, recommend, type CategoryCounts, type Outcome } from './tally.ts';
+
+export type SideName = 'source' | 'dest';
+
+export interface SideSummary extends TargetRecord {
+  /** Entries read from the listing, duplicates included. */
+  entries: number;
+  complete: boolean;
+}
+
+export interface Summary {
+  job: string;
+  kind: 'reconcile';
+  source: SideSummary;
+  dest: SideSummary;
+  complete: boolean;
+  outcome: Outcome;
+  exitCode: 0 | 1 | 2;
+  counts: CategoryCounts;
+  bytes: CategoryCounts;
+  duplicates: Record<SideName, number>;
+  incomplete: { side: SideName; message: string }[];
+  timings: { startedAt: string; finishedAt: string; ingestMs: number; compareMs: number; reportMs: number; totalMs: number };
+  rates: { ingestEntriesPerSec: number; compareKeysPerSec: number };
+  peakRssBytes: number;
+  recommendations: string[];
+  reports: { dir: string; summary: string; differencesNdjson: string; differencesCsv: string };
+}
+
+export interface SummaryInput {
+  job: string;
+  source: SideSummary;
+  dest: SideSummary;
+  counts: CategoryCounts;
+  bytes: CategoryCounts;
+  incomplete: { side: SideName; message: string }[];
+  startedAt: number;
+  finishedAt: number;
+  ingestMs: number;
+  compareMs: number;
+  reportMs: number;
+  peakRssBytes: number;
+  reports: Summary['reports'];
+}
+
+function perSecond(n: number, ms: number): number {
+  return ms > 0 ? Math.round((n * 1000) / ms) : 0;
+}
+
+export function buildSummary(input: SummaryInput): Summary {
+  const complete = input.source.complete && input.dest.complete;
+  const duplicates = {
+    source: Math.max(0, input.source.entries - input.counts.source),
+    dest: Math.max(0, input.dest.entries - input.counts.dest),
+  };
+  const outcome = outcomeOf(input.counts, complete);
+  return {
+    job: input.job,
+    kind: 'reconcile',
+    source: input.source,
+    dest: input.dest,
+    complete,
+    outcome,
+    exitCode: exitCodeOf(outcome),
+    counts: input.counts,
+    bytes: input.bytes,
+    duplicates,
+    incomplete: input.incomplete,
+    timings: {
+      startedAt: new Date(input.startedAt).toISOString(),
+      finishedAt: new Date(input.finishedAt).toISOString(),
+      ingestMs: input.ingestMs,
+      compareMs: input.compareMs,
+      reportMs: input.reportMs,
+      totalMs: input.finishedAt - input.startedAt,
+    },
+    rates: {
+      ingestEntriesPerSec: perSecond(input.source.entries + input.dest.entries, input.ingestMs),
+      compareKeysPerSec: perSecond(input.counts.source + input.counts.dest, input.compareMs),
+    },
+    peakRssBytes: input.peakRssBytes,
+    recommendations: recommend({ counts: input.counts, complete, incomplete: input.incomplete, duplicates }),
+    reports: input.reports,
+  };
+}

@@ -1,0 +1,76 @@
+// The typed engine events: one stream that the CLI (--json), the event log, the TUI and tests subscribe to.
+import type { JobState } from '../core/job-state.ts';
+import type { TargetRecord } from '../core/job-record.ts';
+import type { CategoryCounts } from '../core/tally.ts';
+import type { SideName, Summary } from '../core/summary.ts';
+
+interface Envelope {
+  /** ISO time the engine emitted the event. */
+  ts: string;
+  jobId: string;
+}
+
+export type EngineEvent =
+  | (Envelope & {
+      type: 'job:created';
+      source: TargetRecord;
+      dest: TargetRecord;
+      stateDir: string;
+      jobDir: string;
+      reportDir: string;
+    })
+  | (Envelope & { type: 'job:state'; state: JobState; previous: JobState | null; reason?: string })
+  | (Envelope & {
+      type: 'inventory:progress';
+      side: SideName;
+      /** Entries read so far (duplicates included), their bytes, and entries per second. */
+      entries: number;
+      bytes: number;
+      rate: number;
+      /** Position in the input, for a gauge: bytes read of totalBytes. */
+      inputBytes: number;
+      totalBytes: number;
+      done: boolean;
+    })
+  | (Envelope & {
+      type: 'compare:progress';
+      /** Keys decided so far, entries consumed of both sides, of at most totalEntries. */
+      keys: number;
+      entries: number;
+      totalEntries: number;
+      rate: number;
+      etaSeconds?: number;
+      counts: CategoryCounts;
+      done: boolean;
+    })
+  | (Envelope & { type: 'report:written'; files: string[] })
+  | (Envelope & { type: 'log'; level: 'info' | 'warn' | 'error'; message: string; side?: SideName; code?: string })
+  | ({ type: 'summary' } & Summary);
+
+export type EventType = EngineEvent['type'];
+
+/** An event as the engine code writes it: without an Envelope's fields repeated at every call site. */
+type WithoutEnvelope<E> = E extends Envelope ? Omit<E, 'ts' | 'jobId'> : E;
+export type EventInput = WithoutEnvelope<EngineEvent>;
+
+export type Listener = (event: EngineEvent) => void;
+
+/** A synchronous fan-out of events to subscribers; a throwing subscriber never breaks the job. */
+export class EventBus {
+  private readonly listeners = new Set<Listener>();
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: EngineEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // A subscriber's failure is its own; the engine goes on.
+      }
+    }
+  }
+}
