@@ -62,6 +62,7 @@ async function ingestBoth(
 ): Promise<Record<SideName, IngestResult>> {
   const ac = new AbortController();
   const onAbort = () => ac.abort(signal?.reason);
+  if (signal?.aborted) onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });
   const one = async (side: SideName): Promise<IngestResult> => {
     const target = targets[side] as Extract<Target, { kind: 'inventory' }>;

@@ -1,0 +1,65 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ListingLineError, parseListingLine } from '../../src/core/listing-line.ts';
+import { mcLsLine } from '../helpers.ts';
+
+test('a file line becomes an entry with quotes stripped from the ETag', () => {
+  const line = JSON.stringify({
+    status: 'success',
+    type: 'file',
+    lastModified: '2025-03-04T10:15:30.512Z',
+    size: 1048576,
+    key: '2025/a.jpg',
+    etag: '"9b2cf535f27731c974343645a3985328"',
+    url: 'https://s3.example.net/media/photos/',
+    versionOrdinal: 1,
+    storageClass: 'STANDARD',
+    somethingNew: { ignored: true },
+  });
+  assert.deepEqual(parseListingLine(line), {
+    kind: 'entry',
+    entry: { key: '2025/a.jpg', size: 1048576, etag: '9b2cf535f27731c974343645a3985328', lastModified: '2025-03-04T10:15:30.512Z', storageClass: 'STANDARD' },
+  });
+});
+
+test('a folder marker is an entry flagged as folder', () => {
+  const r = parseListingLine(mcLsLine({ key: '2024/', type: 'folder' }));
+  assert.equal(r.kind, 'entry');
+  assert.equal(r.kind === 'entry' && r.entry.folder, true);
+});
+
+test('a delete marker and a version id are kept', () => {
+  const r = parseListingLine('{"status":"success","type":"file","lastModified":"2025-03-05T08:00:00Z","size":0,"key":"doc.txt","etag":"","url":"u","versionId":"8c1e","versionOrdinal":3,"isDeleteMarker":true}');
+  assert.deepEqual(r.kind === 'entry' && r.entry, { key: 'doc.txt', size: 0, etag: '', lastModified: '2025-03-05T08:00:00Z', versionId: '8c1e', isDeleteMarker: true });
+});
+
+test('summary lines are recognised and blank lines skipped', () => {
+  assert.deepEqual(parseListingLine('{"totalObjects":1523,"totalSize":73400320}'), { kind: 'summary', totalObjects: 1523, totalSize: 73400320 });
+  assert.deepEqual(parseListingLine(''), { kind: 'skip' });
+  assert.deepEqual(parseListingLine('   '), { kind: 'skip' });
+});
+
+test('an mc error object is reported with its cause', () => {
+  const line =
+    '{"status":"error","error":{"message":"Unable to list folder.","cause":{"message":"Access Denied.","error":{"Code":"AccessDenied"}},"type":"error"}}';
+  assert.deepEqual(parseListingLine(line), { kind: 'error', message: 'Unable to list folder.: Access Denied.' });
+});
+
+test('table: malformed lines throw ListingLineError with a reason', () => {
+  const cases: [string, RegExp][] = [
+    ['{"key":"a","size":1', /^not valid JSON/],
+    ['mc: <ERROR> Invalid command usage', /^not valid JSON/],
+    ['[1,2]', /not a JSON object/],
+    ['"text"', /not a JSON object/],
+    ['{"size":1}', /no "key"/],
+    ['{"key":"a"}', /entry "a" has no "size"/],
+    ['{"key":"a","size":"12"}', /invalid "size" "12"/],
+    ['{"key":"a","size":-1}', /invalid "size" -1/],
+    ['{"key":"a","size":1.5}', /invalid "size" 1.5/],
+    ['{"key":"","size":1}', /not a non-empty string/],
+    ['{"key":7,"size":1}', /not a non-empty string/],
+  ];
+  for (const [line, re] of cases) {
+    assert.throws(() => parseListingLine(line), (err: unknown) => err instanceof ListingLineError && re.test(err.message), line);
+  }
+});

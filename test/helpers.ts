@@ -1,0 +1,51 @@
+// Shared test helpers: temporary folders removed after each test, and inventory lines in mc's format.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { TestContext } from 'node:test';
+import type { ObjectEntry } from '../src/core/entry.ts';
+
+export async function tempDir(t: TestContext, prefix = 's3mig-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface LineSpec {
+  key: string;
+  size?: number;
+  etag?: string;
+  lastModified?: string;
+  type?: 'file' | 'folder';
+  storageClass?: string;
+}
+
+/** One line exactly as `mc ls -r --json` prints it (reference/mc-json.md §2). */
+export function mcLsLine(l: LineSpec): string {
+  return JSON.stringify({
+    status: 'success',
+    type: l.type ?? (l.key.endsWith('/') ? 'folder' : 'file'),
+    lastModified: l.lastModified ?? '2025-03-04T10:15:30.512Z',
+    size: l.size ?? 0,
+    key: l.key,
+    etag: l.etag ?? '',
+    url: 'https://s3.example.net/media/',
+    versionOrdinal: 1,
+    ...(l.storageClass ? { storageClass: l.storageClass } : {}),
+  });
+}
+
+export async function writeInventory(dir: string, name: string, lines: (LineSpec | string)[], gzip = false): Promise<string> {
+  const path = join(dir, name);
+  const text = lines.map((l) => (typeof l === 'string' ? l : mcLsLine(l))).join('\n') + '\n';
+  await writeFile(path, gzip ? gzipSync(text) : text);
+  return path;
+}
+
+export function entry(key: string, size = 1, etag = 'd41d8cd98f00b204e9800998ecf8427e', extra: Partial<ObjectEntry> = {}): ObjectEntry {
+  return { key, size, etag, lastModified: '2025-01-01T00:00:00Z', ...extra };
+}
+
+export const MD5_A = '9b2cf535f27731c974343645a3985328';
+export const MD5_B = '0cc175b9c0f1b6a831c399e269772661';

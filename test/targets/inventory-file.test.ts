@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
+import { readInventory, type ListingChunk } from '../../src/targets/inventory-file.ts';
+import { parseTarget } from '../../src/targets/target.ts';
+import { mcLsLine, tempDir, writeInventory } from '../helpers.ts';
+
+async function collect(path: string, name?: string): Promise<ListingChunk[]> {
+  const out: ListingChunk[] = [];
+  for await (const c of readInventory(path, { name })) out.push(c);
+  return out;
+}
+const keysOf = (chunks: ListingChunk[]) => chunks.flatMap((c) => c.entries.map((e) => e.key));
+
+test('plain and gzip files give the same entries; summary lines are ignored', async (t) => {
+  const dir = await tempDir(t);
+  const lines = [{ key: 'a', size: 1 }, { key: 'dir/', type: 'folder' as const }, { key: 'z', size: 3 }, '{"totalObjects":3,"totalSize":4}'];
+  const plain = await writeInventory(dir, 'p.ndjson', lines);
+  const gz = await writeInventory(dir, 'g.ndjson.gz', lines, true);
+  const noExt = await writeInventory(dir, 'gzip-without-extension', lines, true);
+  for (const p of [plain, gz, noExt]) {
+    const chunks = await collect(p);
+    assert.deepEqual(keysOf(chunks), ['a', 'dir/', 'z'], p);
+    assert.deepEqual(chunks.flatMap((c) => c.errors), []);
+    const last = chunks.at(-1)!;
+    assert.equal(last.line, 4);
+    assert.equal(last.inputBytes, last.totalBytes);
+  }
+});
+
+test('CRLF line ends, blank lines and a missing final newline are accepted', async (t) => {
+  const dir = await tempDir(t);
+  const path = join(dir, 'crlf.ndjson');
+  await writeFile(path, `${mcLsLine({ key: 'a' })}\r\n\r\n${mcLsLine({ key: 'b' })}`);
+  assert.deepEqual(keysOf(await collect(path)), ['a', 'b']);
+});
+
+test('multi-byte characters split across read chunks arrive intact', async (t) => {
+  const dir = await tempDir(t);
+  const keys = Array.from({ length: 20000 }, (_, i) => `p/${i}/ファイル😀é-${'x'.repeat(i % 50)}`);
+  const path = await writeInventory(dir, 'big.ndjson', keys.map((key) => ({ key, size: 1 })));
+  const chunks = await collect(path);
+  assert.ok(chunks.length > 2, 'the file spans several read chunks');
+  assert.deepEqual(keysOf(chunks), keys);
+});
+
+test('an error object marks the listing incomplete but reading goes on', async (t) => {
+  const dir = await tempDir(t);
+  const path = await writeInventory(dir, 'err.ndjson', [
+    { key: 'a' },
+    '{"status":"error","error":{"message":"Unable to list folder.","cause":{"message":"Access Denied.","error":{}},"type":"error"}}',
+    { key: 'b' },
+  ]);
+  const chunks = await collect(path);
+  assert.deepEqual(keysOf(chunks), ['a', 'b']);
+  assert.deepEqual(chunks.flatMap((c) => c.errors), ['line 2: Unable to list folder.: Access Denied.']);
+});
+
+test('a malformed line stops reading with the file name and line number', async (t) => {
+  const dir = await tempDir(t);
+  const bad = await writeInventory(dir, 'bad.ndjson', [{ key: 'a' }, { key: 'b' }, '{"key":"c","size":', { key: 'd' }]);
+  await assert.rejects(collect(bad, 'inv/bad.ndjson'), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'S3MIG_INVENTORY_PARSE');
+    assert.match(err.message, /^inv\/bad\.ndjson line 3: not valid JSON/);
+    return true;
+  });
+  const noSize = await writeInventory(dir, 'nosize.ndjson.gz', [{ key: 'a' }, '{"status":"success","type":"file","key":"b"}'], true);
+  await assert.rejects(collect(noSize), { code: 'S3MIG_INVENTORY_PARSE', message: `${noSize} line 2: entry "b" has no "size"` });
+});
+
+test('a missing file, a directory and a corrupt gzip are one-line errors naming the file', async (t) => {
+  const dir = await tempDir(t);
+  await assert.rejects(collect(join(dir, 'nope.ndjson'), 'nope.ndjson'), {
+    code: 'S3MIG_INVENTORY_UNREADABLE',
+    message: 'cannot read inventory file nope.ndjson: no such file',
+  });
+  await assert.rejects(collect(dir, 'somedir'), { code: 'S3MIG_INVENTORY_UNREADABLE', message: 'cannot read inventory file somedir: is a directory' });
+  const corrupt = join(dir, 'corrupt.gz');
+  const gz = gzipSync(Buffer.from(mcLsLine({ key: 'a' }).repeat(1000)));
+  await writeFile(corrupt, Buffer.concat([gz.subarray(0, 40), Buffer.alloc(40, 7)]));
+  await assert.rejects(collect(corrupt, 'corrupt.gz'), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'S3MIG_INVENTORY_UNREADABLE');
+    assert.match(err.message, /^cannot read inventory file corrupt\.gz: /);
+    assert.doesNotMatch(err.message, /\n/);
+    return true;
+  });
+});
+
+test('targets: inventory:PATH and ALIAS/BUCKET[/PREFIX]', () => {
+  assert.deepEqual(parseTarget('inventory:x/y.ndjson', '/base'), { kind: 'inventory', spec: 'inventory:x/y.ndjson', path: '/base/x/y.ndjson' });
+  assert.deepEqual(parseTarget('src/media/photos/', '/'), { kind: 'live', spec: 'src/media/photos/', alias: 'src', bucket: 'media', prefix: 'photos/' });
+  assert.deepEqual(parseTarget('src/media', '/'), { kind: 'live', spec: 'src/media', alias: 'src', bucket: 'media', prefix: '' });
+  assert.throws(() => parseTarget('inventory:'), { code: 'S3MIG_TARGET_INVALID' });
+  assert.throws(() => parseTarget('just-a-word'), { code: 'S3MIG_TARGET_INVALID' });
+  assert.throws(() => parseTarget('9bad/bucket'), { code: 'S3MIG_TARGET_INVALID' });
+});
