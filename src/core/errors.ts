@@ -9,6 +9,11 @@ export type ErrorCode =
   | 'S3MIG_LISTING_INCOMPLETE'
   | 'S3MIG_SOURCE_UNORDERED'
   | 'S3MIG_JOB_UNKNOWN'
+  | 'S3MIG_JOB_NOT_RESUMABLE'
+  | 'S3MIG_STATE_LOCKED'
+  | 'S3MIG_INPUT_CHANGED'
+  | 'S3MIG_DISK_FULL'
+  | 'S3MIG_PAUSED'
   | 'S3MIG_STATE_UNREADABLE'
   | 'S3MIG_REPORT_WRITE'
   | 'S3MIG_CANCELED';
@@ -28,11 +33,23 @@ export function isS3migError(err: unknown): err is S3migError {
   return err instanceof S3migError;
 }
 
-/** Throws the canonical cancellation error when the signal has fired. */
+/**
+ * Throws when the signal has fired: its reason when that is an S3migError (S3MIG_PAUSED for a stop
+ * signal, say), else the canonical S3MIG_CANCELED.
+ */
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) {
+    if (signal.reason instanceof S3migError) throw signal.reason;
     throw new S3migError('S3MIG_CANCELED', 'canceled', { cause: signal.reason });
   }
+}
+
+/** A full disk, whichever layer met it (fs, LevelDB's IO error text, a failpoint). */
+export function isDiskFull(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOSPC' || /ENOSPC|No space left on device/i.test(String((e as Error).message))) return true;
+  }
+  return false;
 }
 
 /** The message of any thrown value, flattened to one line. */

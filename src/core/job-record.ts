@@ -8,6 +8,8 @@ export interface TargetRecord {
   kind: 'inventory' | 'live';
   /** inventory: the absolute path of the file. */
   path?: string;
+  /** inventory: size and mtime when the job validated it; a resume refuses a file that changed. */
+  fingerprint?: { size: number; mtimeMs: number };
 }
 
 export interface JobRecord {
@@ -15,8 +17,11 @@ export interface JobRecord {
   kind: 'reconcile';
   source: TargetRecord;
   dest: TargetRecord;
-  options: { reportDir: string };
+  options: { reportDir: string; deleteExtras: boolean };
   state: JobState;
+  /** While paused: the state to return to, and why it stopped. */
+  pausedIn?: JobState;
+  pauseReason?: string;
   createdAt: string;
   updatedAt: string;
   finishedAt?: string;

@@ -26,7 +26,7 @@ export interface Summary {
   rates: { ingestEntriesPerSec: number; compareKeysPerSec: number };
   peakRssBytes: number;
   recommendations: string[];
-  reports: { dir: string; summary: string; differencesNdjson: string; differencesCsv: string };
+  reports: { dir: string; summary: string; differencesNdjson: string; differencesCsv: string; fixScript: string; fixPlan: string };
 }
 
 export interface SummaryInput {

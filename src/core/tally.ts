@@ -9,8 +9,14 @@ export function emptyCounts(): CategoryCounts {
 }
 
 export class Tally {
-  readonly counts = emptyCounts();
-  readonly bytes = emptyCounts();
+  readonly counts: CategoryCounts;
+  readonly bytes: CategoryCounts;
+
+  /** A new tally, or one that goes on from saved counts (a comparison checkpoint). */
+  constructor(saved?: { counts: CategoryCounts; bytes: CategoryCounts }) {
+    this.counts = saved ? { ...saved.counts } : emptyCounts();
+    this.bytes = saved ? { ...saved.bytes } : emptyCounts();
+  }
 
   add(v: Verdict): void {
     this.counts[v.category]++;

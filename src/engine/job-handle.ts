@@ -36,8 +36,9 @@ export class JobHandle {
   /** Moves to `state` (a legal transition), writes job.json, then announces it. */
   async setState(state: JobState, reason?: string, patch: Partial<JobRecord> = {}): Promise<void> {
     const previous = this.record.state;
-    transition(previous, state);
-    await this.persist({ ...patch, state });
+    transition(previous, state, this.record.pausedIn);
+    const leavingPause = previous === 'paused' ? { pausedIn: undefined, pauseReason: undefined } : {};
+    await this.persist({ ...leavingPause, ...patch, state });
     this.emit({ type: 'job:state', state, previous, ...(reason ? { reason } : {}) });
   }
 

@@ -1,21 +1,25 @@
-// `s3mig reconcile`: a job that ingests both listings into LevelDB, merge-joins them and writes the reports.
-import { access, constants, mkdir, stat } from 'node:fs/promises';
+// Reconcile jobs: ingest both listings into LevelDB, merge-join them, write the reports; resumable at every batch.
+import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { TargetRecord } from '../core/job-record.ts';
-import { S3migError, isS3migError, oneLine } from '../core/errors.ts';
+import type { JobRecord, TargetRecord } from '../core/job-record.ts';
+import type { JobState } from '../core/job-state.ts';
+import { S3migError, isDiskFull, isS3migError, oneLine, throwIfAborted } from '../core/errors.ts';
 import { reconcile } from '../core/reconcile.ts';
 import { RateMeter, etaSeconds } from '../core/rate.ts';
 import { buildSummary, type SideName, type SideSummary, type Summary } from '../core/summary.ts';
-import { Tally } from '../core/tally.ts';
+import { Tally, type CategoryCounts } from '../core/tally.ts';
+import { planFor } from '../core/fix-plan.ts';
 import { JobDb } from '../store/job-db.ts';
-import { createJobDir, newJobId } from '../store/state-dir.ts';
+import { createJobDir, jobPaths, newJobId, readJobRecord } from '../store/state-dir.ts';
 import { parseTarget, type Target } from '../targets/target.ts';
 import { readInventory } from '../targets/inventory-file.ts';
-import { DifferencesWriter, rowOf } from '../report/differences.ts';
+import { ReportSet, reportFilesIn, type ReportFiles, type ReportOffsets } from '../report/report-set.ts';
+import { fixScriptHeader } from '../report/fix-script.ts';
 import { writeSummaryFile } from '../report/summary-file.ts';
 import { EventBus } from './events.ts';
 import { JobHandle } from './job-handle.ts';
-import { ingestListing, PROGRESS_INTERVAL_MS, type IngestResult } from './ingest.ts';
+import { failpoint } from './failpoint.ts';
+import { ingestCheckpointKey, ingestListing, PROGRESS_INTERVAL_MS, type IngestCheckpoint } from './ingest.ts';
 
 export interface ReconcileRequest {
   source: string;
@@ -23,55 +27,83 @@ export interface ReconcileRequest {
   stateDir: string;
   /** Default: ./s3mig-reports/<job-id>/ under cwd; stored absolute. */
   reportDir?: string;
+  /** Write `mc rm` lines and delete actions for extras (never for an incomplete run). */
+  deleteExtras?: boolean;
   cwd?: string;
   bus?: EventBus;
   signal?: AbortSignal;
 }
 
-const COMPARE_PROGRESS_KEYS = 10_000;
+export interface JobRequest {
+  stateDir: string;
+  id: string;
+  bus?: EventBus;
+  signal?: AbortSignal;
+}
+
+/** Keys between comparison checkpoints (and progress events). */
+export const COMPARE_CHECKPOINT_KEYS = 10_000;
+const COMPARE_KEY = 'compare';
+const TIMINGS_KEY = 'timings';
+
+interface CompareCheckpoint {
+  /** Every key up to and including lastKey has its verdict in the counts and the files. */
+  lastKey: string | null;
+  counts: CategoryCounts;
+  bytes: CategoryCounts;
+  offsets: ReportOffsets;
+  done: boolean;
+}
+
+interface Timings {
+  ingestMs: number;
+  compareMs: number;
+}
+
+const SIDES = ['source', 'dest'] as const;
 
 function recordOf(target: Target): TargetRecord {
   return target.kind === 'inventory' ? { spec: target.spec, kind: 'inventory', path: target.path } : { spec: target.spec, kind: 'live' };
 }
 
-/** Checks before any work that a target can be read. */
-async function validateTarget(side: SideName, target: Target): Promise<void> {
-  if (target.kind === 'live') {
+function inventoryName(record: TargetRecord): string {
+  return record.spec.slice('inventory:'.length);
+}
+
+/** Checks that a target can be read and returns what identifies its current content. */
+async function validateTarget(side: SideName, record: TargetRecord): Promise<TargetRecord['fingerprint']> {
+  if (record.kind === 'live') {
     throw new S3migError(
       'S3MIG_TARGET_UNSUPPORTED',
-      `${side} ${target.spec}: live targets are not supported by this build yet; use inventory:FILE (a saved mc ls -r --json listing)`,
+      `${side} ${record.spec}: live targets are not supported by this build yet; use inventory:FILE (a saved mc ls -r --json listing)`,
     );
   }
-  const name = target.spec.slice('inventory:'.length);
   try {
-    await access(target.path, constants.R_OK);
-    if ((await stat(target.path)).isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    const st = await stat(record.path!);
+    if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    return { size: st.size, mtimeMs: st.mtimeMs };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : oneLine(err);
-    throw new S3migError('S3MIG_INVENTORY_UNREADABLE', `cannot read ${side} inventory file ${name}: ${why}`, { cause: err });
+    throw new S3migError('S3MIG_INVENTORY_UNREADABLE', `cannot read ${side} inventory file ${inventoryName(record)}: ${why}`, { cause: err });
   }
 }
 
-/** Runs both ingestions at once; the first failure cancels the other. */
-async function ingestBoth(
-  job: JobHandle,
-  db: JobDb,
-  targets: Record<SideName, Target>,
-  signal: AbortSignal | undefined,
-): Promise<Record<SideName, IngestResult>> {
+/** Ingests both sides at once, each from its checkpoint; the first failure stops the other. */
+async function ingestBoth(job: JobHandle, db: JobDb, signal: AbortSignal | undefined): Promise<Record<SideName, IngestCheckpoint>> {
   const ac = new AbortController();
   const onAbort = () => ac.abort(signal?.reason);
   if (signal?.aborted) onAbort();
   signal?.addEventListener('abort', onAbort, { once: true });
-  const one = async (side: SideName): Promise<IngestResult> => {
-    const target = targets[side] as Extract<Target, { kind: 'inventory' }>;
-    const name = target.spec.slice('inventory:'.length);
+  const one = async (side: SideName): Promise<IngestCheckpoint> => {
+    const record = job.record[side];
     try {
-      return await ingestListing(db, side, readInventory(target.path, { name, signal: ac.signal }), {
-        emit: (e) => job.emit(e),
-        signal: ac.signal,
-      });
+      return await ingestListing(
+        db,
+        side,
+        (start) => readInventory(record.path!, { name: inventoryName(record), signal: ac.signal, start }),
+        { emit: (e) => job.emit(e), signal: ac.signal },
+      );
     } catch (err) {
       ac.abort(err);
       throw err;
@@ -79,140 +111,228 @@ async function ingestBoth(
   };
   try {
     const settled = await Promise.allSettled([one('source'), one('dest')]);
-    // Prefer the error that caused the abort over the cancellation it caused on the other side.
     const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => s.reason);
-    if (failures.length > 0) throw failures.find((e) => !(isS3migError(e) && e.code === 'S3MIG_CANCELED')) ?? failures[0];
-    const [source, dest] = settled.map((s) => (s as PromiseFulfilledResult<IngestResult>).value);
+    // The error that stopped the other side wins over the stop it caused there.
+    if (failures.length > 0) throw failures.find((e) => e !== ac.signal.reason || !signal?.aborted) ?? failures[0];
+    const [source, dest] = settled.map((s) => (s as PromiseFulfilledResult<IngestCheckpoint>).value);
     return { source: source!, dest: dest! };
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
 }
 
-export async function runReconcile(req: ReconcileRequest): Promise<Summary> {
-  const cwd = req.cwd ?? process.cwd();
-  const targets: Record<SideName, Target> = { source: parseTarget(req.source, cwd), dest: parseTarget(req.dest, cwd) };
-  const startedAt = Date.now();
-  const id = newJobId(new Date(startedAt));
-  const paths = await createJobDir(req.stateDir, id);
-  const reportDir = resolve(cwd, req.reportDir ?? join('s3mig-reports', id));
-  const now = new Date(startedAt).toISOString();
-  const job = new JobHandle(
-    {
-      id,
-      kind: 'reconcile',
-      source: recordOf(targets.source),
-      dest: recordOf(targets.dest),
-      options: { reportDir },
-      state: 'initializing',
-      createdAt: now,
-      updatedAt: now,
-      pid: process.pid,
-    },
-    paths,
-    req.bus ?? new EventBus(),
-  );
-  let db: JobDb | undefined;
-  let writer: DifferencesWriter | undefined;
+async function ingestResults(db: JobDb): Promise<Record<SideName, IngestCheckpoint> | undefined> {
+  const source = await db.getJson<IngestCheckpoint>(ingestCheckpointKey('source'));
+  const dest = await db.getJson<IngestCheckpoint>(ingestCheckpointKey('dest'));
+  return source?.done && dest?.done ? { source, dest } : undefined;
+}
+
+interface CompareContext {
+  job: JobHandle;
+  db: JobDb;
+  files: ReportFiles;
+  ingested: Record<SideName, IngestCheckpoint>;
+  signal?: AbortSignal;
+  /** Record checkpoints (a job's own reports) or not (`s3mig report` into another folder). */
+  checkpoints: boolean;
+}
+
+/** Merge-joins the two inventories into the report files, from the last comparison checkpoint on. */
+async function compare(ctx: CompareContext): Promise<{ tally: Tally; reports: ReportSet | undefined }> {
+  const { job, db, files, ingested, signal } = ctx;
+  const complete = ingested.source.errorCount === 0 && ingested.dest.errorCount === 0;
+  const deleteExtras = job.record.options.deleteExtras;
+  const scriptOptions = { complete, deleteExtras };
+  let saved = ctx.checkpoints ? await db.getJson<CompareCheckpoint>(COMPARE_KEY) : undefined;
+  if (saved?.done) return { tally: new Tally(saved), reports: undefined };
+
+  await mkdir(files.dir, { recursive: true });
+  let reports = saved ? await ReportSet.resume(files, scriptOptions, saved.offsets) : undefined;
+  if (!reports) {
+    if (saved) job.emit({ type: 'log', level: 'warn', message: 'report files of the interrupted comparison are gone; comparing from the start' });
+    saved = undefined;
+    const header = fixScriptHeader({ jobId: job.id, source: job.record.source, dest: job.record.dest, ...scriptOptions });
+    reports = await ReportSet.create(files, scriptOptions, header);
+  }
+  const tally = new Tally(saved);
+  const meter = new RateMeter();
+  const totalEntries = ingested.source.entries + ingested.dest.entries;
+  const started = Date.now();
+  let lastKey = saved?.lastKey ?? null;
+  let sinceCheckpoint = 0;
+  let lastEmit = started;
+
+  const progress = (done: boolean) => {
+    const entries = tally.counts.source + tally.counts.dest;
+    const t = Date.now();
+    const rate = meter.sample(entries, t);
+    lastEmit = t;
+    job.emit({
+      type: 'compare:progress',
+      keys: tally.keys,
+      entries,
+      totalEntries,
+      rate: Math.round(rate),
+      etaSeconds: done ? 0 : etaSeconds(totalEntries - entries, rate),
+      counts: { ...tally.counts },
+      done,
+    });
+  };
+  const checkpoint = async (done: boolean) => {
+    if (!ctx.checkpoints) return;
+    failpoint('compare:before-checkpoint');
+    const offsets = await reports!.offsets();
+    const cp: CompareCheckpoint = { lastKey, counts: tally.counts, bytes: tally.bytes, offsets, done };
+    await db.putJson(COMPARE_KEY, cp);
+    failpoint('compare:after-checkpoint');
+  };
+
   try {
-    await job.persist();
-    job.emit({ type: 'job:created', source: job.record.source, dest: job.record.dest, stateDir: req.stateDir, jobDir: paths.dir, reportDir });
-
-    await job.setState('validating');
-    await validateTarget('source', targets.source);
-    await validateTarget('dest', targets.dest);
-
-    await job.setState('collecting-inventory');
-    db = await JobDb.open(paths.db);
-    const ingested = await ingestBoth(job, db, targets, req.signal);
-    const ingestMs = Date.now() - startedAt;
-
-    await job.setState('comparing');
-    await mkdir(reportDir, { recursive: true });
-    const files = {
-      dir: reportDir,
-      summary: join(reportDir, 'summary.json'),
-      differencesNdjson: join(reportDir, 'differences.ndjson'),
-      differencesCsv: join(reportDir, 'differences.csv'),
-    };
-    writer = await DifferencesWriter.open(files.differencesNdjson, files.differencesCsv);
-    const compareStart = Date.now();
-    const tally = new Tally();
-    const meter = new RateMeter();
-    const totalEntries = ingested.source.entries + ingested.dest.entries;
-    let lastKeys = 0;
-    let lastEmit = compareStart;
-    const compareProgress = (done: boolean) => {
-      const entries = tally.counts.source + tally.counts.dest;
-      const t = Date.now();
-      const rate = meter.sample(entries, t);
-      lastKeys = tally.keys;
-      lastEmit = t;
-      job.emit({
-        type: 'compare:progress',
-        keys: tally.keys,
-        entries,
-        totalEntries,
-        rate: Math.round(rate),
-        etaSeconds: done ? 0 : etaSeconds(totalEntries - entries, rate),
-        counts: { ...tally.counts },
-        done,
-      });
-    };
-    meter.sample(0, compareStart);
-    for await (const verdicts of reconcile(db.entries('source'), db.entries('dest'), { signal: req.signal })) {
+    meter.sample(tally.counts.source + tally.counts.dest, started);
+    const after = lastKey ?? undefined;
+    for await (const verdicts of reconcile(db.entries('source', 1000, after), db.entries('dest', 1000, after))) {
       for (const v of verdicts) {
         tally.add(v);
         if (v.category !== 'matched') {
-          const full = writer.write(rowOf(v));
+          const full = reports.write(v, planFor(v, scriptOptions));
           if (full) await full;
         }
       }
-      if (tally.keys - lastKeys >= COMPARE_PROGRESS_KEYS || Date.now() - lastEmit >= PROGRESS_INTERVAL_MS) compareProgress(false);
-    }
-    await writer.close();
-    writer = undefined;
-    compareProgress(true);
-    const compareMs = Date.now() - compareStart;
-
-    await job.setState('generating-report');
-    const reportStart = Date.now();
-    const incomplete = (['source', 'dest'] as const).flatMap((side) =>
-      ingested[side].errors.length > 0
-        ? [{ side, message: ingested[side].errors[0]! + (ingested[side].errors.length > 1 ? ` (+${ingested[side].errors.length - 1} more)` : '') }]
-        : [],
-    );
-    const side = (name: SideName): SideSummary => ({
-      ...job.record[name],
-      entries: ingested[name].entries,
-      complete: ingested[name].errors.length === 0,
-    });
-    const finishedAt = Date.now();
-    const summary = buildSummary({
-      job: id,
-      source: side('source'),
-      dest: side('dest'),
-      counts: tally.counts,
-      bytes: tally.bytes,
-      incomplete,
-      startedAt,
-      finishedAt,
-      ingestMs,
-      compareMs,
-      reportMs: finishedAt - reportStart,
-      peakRssBytes: process.resourceUsage().maxRSS * 1024,
-      reports: files,
-    });
-    await writeSummaryFile(files.summary, summary);
-    job.emit({ type: 'report:written', files: [files.summary, files.differencesNdjson, files.differencesCsv] });
-    for (const side of ['source', 'dest'] as const) {
-      if (summary.duplicates[side] > 0) {
-        job.emit({ type: 'log', level: 'warn', side, message: `${summary.duplicates[side]} duplicate key(s) in the ${side} listing; the last entry of each was kept` });
+      lastKey = verdicts[verdicts.length - 1]!.key;
+      sinceCheckpoint += verdicts.length;
+      if (sinceCheckpoint >= COMPARE_CHECKPOINT_KEYS) {
+        sinceCheckpoint = 0;
+        await checkpoint(false);
+        progress(false);
+      } else if (Date.now() - lastEmit >= PROGRESS_INTERVAL_MS) {
+        progress(false);
+      }
+      if (signal?.aborted) {
+        await checkpoint(false);
+        await reports.suspend();
+        throwIfAborted(signal);
       }
     }
-    if (summary.counts.unverified > 0) {
-      job.emit({ type: 'log', level: 'warn', message: `${summary.counts.unverified} key(s) unverified: same size, ETags not comparable` });
+    await checkpoint(true);
+    progress(true);
+    return { tally, reports };
+  } catch (err) {
+    reports.abort();
+    throw err;
+  }
+}
+
+/** Moves the report files into place, writes summary.json and ends the job in its final state. */
+async function finishReports(
+  ctx: Omit<CompareContext, 'signal'>,
+  tally: Tally,
+  reports: ReportSet | undefined,
+  timings: Timings,
+  startedAt: number,
+): Promise<Summary> {
+  const { job, db, files, ingested } = ctx;
+  const reportStart = Date.now();
+  if (reports) {
+    await reports.commit(() => failpoint('report:before-rename'));
+  } else if (!(await ReportSet.committed(files))) {
+    // A resumed report phase: the comparison is done; finish the files from its final offsets.
+    const cp = (await db.getJson<CompareCheckpoint>(COMPARE_KEY))!;
+    const complete = ingested.source.errorCount === 0 && ingested.dest.errorCount === 0;
+    const reopened = await ReportSet.resume(files, { complete, deleteExtras: job.record.options.deleteExtras }, cp.offsets);
+    if (!reopened) {
+      throw new S3migError('S3MIG_STATE_UNREADABLE', `the report files in ${files.dir} are gone; rewrite them with: s3mig report ${job.id}`);
     }
+    await reopened.commit(() => failpoint('report:before-rename'));
+  }
+  const incomplete = SIDES.flatMap((side) => {
+    const i = ingested[side];
+    return i.errorCount > 0 ? [{ side, message: i.errors[0]! + (i.errorCount > 1 ? ` (+${i.errorCount - 1} more)` : '') }] : [];
+  });
+  const sideSummary = (name: SideName): SideSummary => {
+    const { fingerprint: _f, ...target } = job.record[name];
+    return { ...target, entries: ingested[name].entries, complete: ingested[name].errorCount === 0 };
+  };
+  const finishedAt = Date.now();
+  const summary = buildSummary({
+    job: job.id,
+    source: sideSummary('source'),
+    dest: sideSummary('dest'),
+    counts: tally.counts,
+    bytes: tally.bytes,
+    incomplete,
+    startedAt,
+    finishedAt,
+    ingestMs: timings.ingestMs,
+    compareMs: timings.compareMs,
+    reportMs: finishedAt - reportStart,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    reports: files,
+  });
+  failpoint('report:before-summary');
+  await writeSummaryFile(files.summary, summary);
+  job.emit({ type: 'report:written', files: [files.summary, files.differencesNdjson, files.differencesCsv, files.fixScript, files.fixPlan] });
+  for (const side of SIDES) {
+    if (summary.duplicates[side] > 0) {
+      job.emit({ type: 'log', level: 'warn', side, message: `${summary.duplicates[side]} duplicate key(s) in the ${side} listing; the last entry of each was kept` });
+    }
+  }
+  if (summary.counts.unverified > 0) {
+    job.emit({ type: 'log', level: 'warn', message: `${summary.counts.unverified} key(s) unverified: same size, ETags not comparable` });
+  }
+  return summary;
+}
+
+/** Runs a job from whatever state it is in to its end; every phase continues from its checkpoints. */
+async function drive(job: JobHandle, signal: AbortSignal | undefined): Promise<Summary> {
+  const startedAt = Date.parse(job.record.createdAt);
+  let db: JobDb | undefined;
+  try {
+    if (job.record.state === 'paused') await job.setState(job.record.pausedIn!, 'resumed');
+    if (job.record.state === 'initializing') await job.setState('validating');
+    if (job.record.state === 'validating') {
+      const fingerprints = {
+        source: await validateTarget('source', job.record.source),
+        dest: await validateTarget('dest', job.record.dest),
+      };
+      await job.setState('collecting-inventory', undefined, {
+        source: { ...job.record.source, fingerprint: fingerprints.source },
+        dest: { ...job.record.dest, fingerprint: fingerprints.dest },
+      });
+    }
+    db = await JobDb.open(job.paths.db);
+    const timings = (await db.getJson<Timings>(TIMINGS_KEY)) ?? { ingestMs: 0, compareMs: 0 };
+
+    if (job.record.state === 'collecting-inventory') {
+      const t0 = Date.now();
+      for (const side of SIDES) await checkUnchanged(side, job.record[side]);
+      await ingestBoth(job, db, signal);
+      timings.ingestMs += Date.now() - t0;
+      await db.putJson(TIMINGS_KEY, timings);
+      await job.setState('comparing');
+    }
+    const ingested = await ingestResults(db);
+    if (!ingested) throw new S3migError('S3MIG_STATE_UNREADABLE', `job ${job.id} is ${job.record.state} but its inventories are not complete`);
+    const files = reportFilesIn(job.record.options.reportDir);
+    const ctx = { job, db, files, ingested, signal, checkpoints: true };
+
+    let compared: { tally: Tally; reports: ReportSet | undefined } | undefined;
+    if (job.record.state === 'comparing') {
+      const t0 = Date.now();
+      compared = await compare(ctx);
+      timings.compareMs += Date.now() - t0;
+      await db.putJson(TIMINGS_KEY, timings);
+      await job.setState('generating-report');
+    }
+    if (job.record.state !== 'generating-report') {
+      throw new S3migError('S3MIG_JOB_NOT_RESUMABLE', `job ${job.id} is ${job.record.state}; there is nothing to continue`);
+    }
+    if (!compared) {
+      const cp = await db.getJson<CompareCheckpoint>(COMPARE_KEY);
+      if (!cp?.done) throw new S3migError('S3MIG_STATE_UNREADABLE', `job ${job.id} is generating its report but its comparison is not complete`);
+      compared = { tally: new Tally(cp), reports: undefined };
+    }
+    const summary = await finishReports(ctx, compared.tally, compared.reports, timings, startedAt);
+    failpoint('report:before-state');
     const result = {
       counts: summary.counts,
       complete: summary.complete,
@@ -223,7 +343,7 @@ export async function runReconcile(req: ReconcileRequest): Promise<Summary> {
     if (summary.outcome === 'incomplete') {
       await job.setState('failed', 'a listing is incomplete', {
         ...result,
-        error: { code: 'S3MIG_LISTING_INCOMPLETE', message: incomplete.map((i) => `${i.side}: ${i.message}`).join('; ') },
+        error: { code: 'S3MIG_LISTING_INCOMPLETE', message: summary.incomplete.map((i) => `${i.side}: ${i.message}`).join('; ') },
       });
     } else {
       await job.setState(summary.outcome === 'clean' ? 'completed' : 'completed-with-differences', undefined, result);
@@ -231,15 +351,130 @@ export async function runReconcile(req: ReconcileRequest): Promise<Summary> {
     job.emit({ type: 'summary', ...summary });
     return summary;
   } catch (err) {
-    writer?.abort();
-    const canceled = isS3migError(err) && err.code === 'S3MIG_CANCELED';
-    const code = isS3migError(err) ? err.code : 'S3MIG_INTERNAL';
-    const message = oneLine(err);
-    job.emit({ type: 'log', level: 'error', code, message });
-    await job
-      .setState(canceled ? 'canceled' : 'failed', message, { error: { code, message }, exitCode: 2, finishedAt: new Date().toISOString() })
-      .catch(() => undefined);
-    throw err;
+    throw await settleFailure(job, err);
+  } finally {
+    await db?.close().catch(() => undefined);
+  }
+}
+
+/** A resumed job must read the same inputs it started with. */
+async function checkUnchanged(side: SideName, record: TargetRecord): Promise<void> {
+  const now = await validateTarget(side, record);
+  const was = record.fingerprint;
+  if (was && now && (was.size !== now.size || was.mtimeMs !== now.mtimeMs)) {
+    throw new S3migError(
+      'S3MIG_INPUT_CHANGED',
+      `${side} inventory file ${inventoryName(record)} changed since the job started (size ${was.size} -> ${now.size}); start a new reconcile`,
+    );
+  }
+}
+
+/** Records how a run stopped (paused, canceled or failed) and returns the error the caller should see. */
+async function settleFailure(job: JobHandle, err: unknown): Promise<unknown> {
+  const state = job.record.state;
+  const code = isS3migError(err) ? err.code : isDiskFull(err) ? 'S3MIG_DISK_FULL' : 'S3MIG_INTERNAL';
+  const message = oneLine(err);
+  const pause = code === 'S3MIG_PAUSED' || isDiskFull(err);
+  if (pause && state !== 'paused') {
+    const reason = isDiskFull(err) ? `disk full: ${message}` : message;
+    job.emit({ type: 'log', level: isDiskFull(err) ? 'error' : 'warn', code, message: reason });
+    await job.setState('paused', reason, { pausedIn: state, pauseReason: reason }).catch(() => undefined);
+    return new S3migError('S3MIG_PAUSED', `job ${job.id} paused (${reason}); continue with: s3mig resume ${job.id}`, { cause: err });
+  }
+  if (code === 'S3MIG_STATE_LOCKED' || code === 'S3MIG_JOB_NOT_RESUMABLE') return err;
+  job.emit({ type: 'log', level: 'error', code, message });
+  const canceled = code === 'S3MIG_CANCELED';
+  await job
+    .setState(canceled ? 'canceled' : 'failed', message, { error: { code, message }, exitCode: 2, finishedAt: new Date().toISOString() })
+    .catch(() => undefined);
+  return err;
+}
+
+/** `s3mig reconcile`: creates the job and runs it. */
+export async function runReconcile(req: ReconcileRequest): Promise<Summary> {
+  const cwd = req.cwd ?? process.cwd();
+  const targets = { source: parseTarget(req.source, cwd), dest: parseTarget(req.dest, cwd) };
+  const created = new Date();
+  const id = newJobId(created);
+  const paths = await createJobDir(req.stateDir, id);
+  const reportDir = resolve(cwd, req.reportDir ?? join('s3mig-reports', id));
+  const record: JobRecord = {
+    id,
+    kind: 'reconcile',
+    source: recordOf(targets.source),
+    dest: recordOf(targets.dest),
+    options: { reportDir, deleteExtras: req.deleteExtras ?? false },
+    state: 'initializing',
+    createdAt: created.toISOString(),
+    updatedAt: created.toISOString(),
+    pid: process.pid,
+  };
+  const job = new JobHandle(record, paths, req.bus ?? new EventBus());
+  try {
+    await job.persist();
+    job.emit({ type: 'job:created', source: record.source, dest: record.dest, stateDir: req.stateDir, jobDir: paths.dir, reportDir });
+    return await drive(job, req.signal);
+  } finally {
+    await job.close();
+  }
+}
+
+const RESUMABLE: readonly JobState[] = ['initializing', 'validating', 'collecting-inventory', 'comparing', 'generating-report', 'paused'];
+
+/** `s3mig resume JOB`: continues a paused or interrupted job where its checkpoints say it stopped. */
+export async function resumeJob(req: JobRequest): Promise<Summary> {
+  const record = await readJobRecord(req.stateDir, req.id);
+  if (!RESUMABLE.includes(record.state)) {
+    const hint = record.state === 'failed' || record.state === 'canceled' ? 'start a new reconcile' : `rewrite its reports with: s3mig report ${record.id}`;
+    throw new S3migError('S3MIG_JOB_NOT_RESUMABLE', `job ${record.id} is ${record.state}; nothing to resume (${hint})`);
+  }
+  const paths = jobPaths(req.stateDir, req.id);
+  const job = new JobHandle(record, paths, req.bus ?? new EventBus());
+  try {
+    // Hold the job's database before anything else, so a job that another process runs is left alone.
+    const probe = await JobDb.open(paths.db, { create: false }).catch((err: unknown) => {
+      if (isS3migError(err) && err.code === 'S3MIG_STATE_LOCKED') {
+        throw new S3migError('S3MIG_STATE_LOCKED', `job ${record.id} is held by another s3mig process (pid ${record.pid} per job.json)`, { cause: err });
+      }
+      if (record.state === 'initializing' || record.state === 'validating') return undefined;
+      throw err;
+    });
+    await probe?.close();
+    await job.persist({ pid: process.pid });
+    job.emit({ type: 'log', level: 'info', message: `resuming job ${record.id} from ${record.state}` });
+    return await drive(job, req.signal);
+  } finally {
+    await job.close();
+  }
+}
+
+/** `s3mig report JOB`: writes every report again from the job's stored inventories, reading no input. */
+export async function rewriteReports(req: JobRequest & { reportDir?: string; cwd?: string }): Promise<Summary> {
+  const record = await readJobRecord(req.stateDir, req.id);
+  const paths = jobPaths(req.stateDir, req.id);
+  const job = new JobHandle(record, paths, req.bus ?? new EventBus());
+  let db: JobDb | undefined;
+  try {
+    db = await JobDb.open(paths.db, { create: false }).catch((err: unknown) => {
+      if (isS3migError(err) && err.code === 'S3MIG_STATE_LOCKED') {
+        throw new S3migError('S3MIG_STATE_LOCKED', `job ${record.id} is held by another s3mig process (pid ${record.pid} per job.json)`, { cause: err });
+      }
+      throw new S3migError('S3MIG_JOB_NOT_RESUMABLE', `job ${record.id} has no stored inventories (${record.state})`, { cause: err });
+    });
+    const ingested = await ingestResults(db);
+    if (!ingested) {
+      throw new S3migError('S3MIG_JOB_NOT_RESUMABLE', `job ${record.id} has not finished its inventories (${record.state}); resume it first: s3mig resume ${record.id}`);
+    }
+    const dir = req.reportDir ? resolve(req.cwd ?? process.cwd(), req.reportDir) : record.options.reportDir;
+    const files = reportFilesIn(dir);
+    const ctx = { job, db, files, ingested, signal: req.signal, checkpoints: false };
+    const t0 = Date.now();
+    const { tally, reports } = await compare(ctx);
+    const timings = (await db.getJson<Timings>(TIMINGS_KEY)) ?? { ingestMs: 0, compareMs: 0 };
+    const summary = await finishReports(ctx, tally, reports, { ...timings, compareMs: Date.now() - t0 }, Date.parse(record.createdAt));
+    job.emit({ type: 'log', level: 'info', message: `reports rewritten in ${dir}` });
+    job.emit({ type: 'summary', ...summary });
+    return summary;
   } finally {
     await db?.close().catch(() => undefined);
     await job.close();
