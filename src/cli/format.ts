@@ -68,7 +68,7 @@ export function formatSummary(s: Summary): string {
     `  time:    ${formatDuration(s.timings.totalMs)} (inventory ${formatDuration(s.timings.ingestMs)}, compare ${formatDuration(s.timings.compareMs)}, ${formatCount(keysPerSec)} entries/s), peak RSS ${formatBytes(s.peakRssBytes)}`,
   );
   lines.push(`  reports: ${s.reports.dir}`);
-  lines.push('           summary.json, differences.ndjson, differences.csv');
+  lines.push('           summary.json, differences.ndjson, differences.csv, fix.sh, fix-plan.ndjson');
   lines.push('');
   for (const r of s.recommendations) lines.push(`  - ${r}`);
   return lines.join('\n') + '\n';

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { S3migError, isS3migError, oneLine } from '../core/errors.ts';
 import { listJobs, resolveStateDir } from '../store/state-dir.ts';
 import { EventBus, type EngineEvent } from '../engine/events.ts';
-import { runReconcile } from '../engine/reconcile-job.ts';
+import { resumeJob, rewriteReports, runReconcile } from '../engine/reconcile-job.ts';
+import type { Summary } from '../core/summary.ts';
 import { formatJobs, formatSummary } from './format.ts';
 import { progressPrinter } from './progress.ts';
 
@@ -23,20 +24,17 @@ interface CommonArgs {
   json?: boolean;
 }
 
-/** Stops the job at the next batch when the operator or the system asks the process to stop. */
+/** Pauses the job at the next batch boundary when the operator or the system asks the process to stop. */
 function abortOnSignals(): { signal: AbortSignal; dispose: () => void } {
   const ac = new AbortController();
-  const handler = (sig: NodeJS.Signals) => ac.abort(new S3migError('S3MIG_CANCELED', `stopped by ${sig}`));
+  const handler = (sig: NodeJS.Signals) => ac.abort(new S3migError('S3MIG_PAUSED', `stopped by ${sig}`));
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, handler);
   return { signal: ac.signal, dispose: () => signals.forEach((s) => process.off(s, handler)) };
 }
 
-async function reconcileCommand(
-  io: Io,
-  args: CommonArgs & { source: string; dest: string; 'report-dir'?: string },
-  options: { stateDir?: string; demo?: boolean } = {},
-): Promise<number> {
+/** Runs a job-producing command with the event stream wired to stdout (--json) or a progress line (terminal). */
+async function runJobCommand(io: Io, args: CommonArgs, run: (bus: EventBus, signal: AbortSignal) => Promise<Summary>): Promise<Summary> {
   const bus = new EventBus();
   if (args.json) {
     bus.subscribe((e: EngineEvent) => io.stdout.write(JSON.stringify(e) + '\n'));
@@ -45,20 +43,46 @@ async function reconcileCommand(
   }
   const { signal, dispose } = abortOnSignals();
   try {
-    const summary = await runReconcile({
+    const summary = await run(bus, signal);
+    if (!args.json) io.stdout.write(formatSummary(summary));
+    return summary;
+  } finally {
+    dispose();
+  }
+}
+
+async function reconcileCommand(
+  io: Io,
+  args: CommonArgs & { source: string; dest: string; 'report-dir'?: string; 'delete-extras'?: boolean },
+  options: { stateDir?: string; demo?: boolean } = {},
+): Promise<number> {
+  const summary = await runJobCommand(io, args, (bus, signal) =>
+    runReconcile({
       source: args.source,
       dest: args.dest,
       stateDir: options.stateDir ?? resolveStateDir(args['state-dir']),
       reportDir: args['report-dir'],
+      deleteExtras: args['delete-extras'] ?? false,
       bus,
       signal,
-    });
-    if (!args.json) io.stdout.write(formatSummary(summary));
-    if (options.demo && summary.outcome !== 'incomplete') return 0;
-    return summary.exitCode;
-  } finally {
-    dispose();
-  }
+    }),
+  );
+  if (options.demo && summary.outcome !== 'incomplete') return 0;
+  return summary.exitCode;
+}
+
+async function resumeCommand(io: Io, args: CommonArgs & { job: string }): Promise<number> {
+  const stateDir = resolveStateDir(args['state-dir']);
+  const summary = await runJobCommand(io, args, (bus, signal) => resumeJob({ stateDir, id: args.job, bus, signal }));
+  return summary.exitCode;
+}
+
+async function reportCommand(io: Io, args: CommonArgs & { job: string; 'report-dir'?: string }): Promise<number> {
+  const stateDir = resolveStateDir(args['state-dir']);
+  const summary = await runJobCommand(io, args, (bus, signal) =>
+    rewriteReports({ stateDir, id: args.job, reportDir: args['report-dir'], bus, signal }),
+  );
+  return summary.exitCode;
 }
 
 async function jobsCommand(io: Io, args: CommonArgs): Promise<number> {
@@ -116,8 +140,24 @@ function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv
           .positional('source', { type: 'string', demandOption: true, describe: 'inventory:FILE (mc ls -r --json, plain or .gz)' })
           .positional('dest', { type: 'string', demandOption: true, describe: 'inventory:FILE' })
           .option('report-dir', { type: 'string', describe: 'where reports go (default ./s3mig-reports/<job>/)' })
+          .option('delete-extras', { type: 'boolean', describe: 'write mc rm lines in fix.sh and delete actions in the fix plan for keys only in the destination (never for an incomplete run)' })
           .example('$0 reconcile inventory:src.ndjson inventory:dst.ndjson.gz', 'compare two saved listings'),
       async (a) => done(await reconcileCommand(io, a as never)),
+    )
+    .command(
+      'resume <job>',
+      'continue a paused or interrupted job from its last checkpoint',
+      (y) => y.positional('job', { type: 'string', demandOption: true, describe: 'job id (see s3mig jobs)' }),
+      async (a) => done(await resumeCommand(io, a as never)),
+    )
+    .command(
+      'report <job>',
+      "rewrite every report of a job from its stored inventories (reads no input again)",
+      (y) =>
+        y
+          .positional('job', { type: 'string', demandOption: true, describe: 'job id (see s3mig jobs)' })
+          .option('report-dir', { type: 'string', describe: "where reports go (default the job's report folder)" }),
+      async (a) => done(await reportCommand(io, a as never)),
     )
     .command('jobs', 'list the jobs of the state directory', (y) => y, async (a) => done(await jobsCommand(io, a)))
     .command(

@@ -70,11 +70,11 @@ export function recommend(input: RecommendationInput): string[] {
   }
   const copy = counts.missing + counts.sizeMismatch + counts.etagMismatch;
   if (copy > 0 && complete) {
-    out.push(`Copy ${copy} object(s) to the destination (missing or different; listed in differences.ndjson), then reconcile again.`);
+    out.push(`Copy ${copy} object(s) to the destination (missing or different): review and run fix.sh in the report folder (or s3mig's fix plan), then reconcile again.`);
   }
   if (counts.extra > 0) {
     out.push(
-      `Review ${counts.extra} object(s) that exist only in the destination; delete them only if the destination must mirror the source.`,
+      `Review ${counts.extra} object(s) that exist only in the destination; delete them only if the destination must mirror the source (reconcile with --delete-extras to get mc rm lines).`,
     );
   }
   if (counts.unverified > 0) {

@@ -52,6 +52,14 @@ export async function ingestListing(
   const key = ingestCheckpointKey(side);
   let committed = (await db.getJson<IngestCheckpoint>(key)) ?? emptyIngestCheckpoint();
   if (committed.done) return committed;
+  if (committed.entries > 0 || committed.position.offset > 0) {
+    emit({
+      type: 'log',
+      level: 'info',
+      side,
+      message: `${side}: continuing after line ${committed.position.line.toLocaleString('en-US')} (${committed.entries.toLocaleString('en-US')} entries stored)`,
+    });
+  }
 
   const meter = new RateMeter();
   let batch: ObjectEntry[] = [];

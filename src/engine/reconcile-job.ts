@@ -155,6 +155,9 @@ async function compare(ctx: CompareContext): Promise<{ tally: Tally; reports: Re
     reports = await ReportSet.create(files, scriptOptions, header);
   }
   const tally = new Tally(saved);
+  if (saved?.lastKey != null) {
+    job.emit({ type: 'log', level: 'info', message: `compare: continuing after key ${JSON.stringify(saved.lastKey)} (${tally.keys.toLocaleString('en-US')} keys compared)` });
+  }
   const meter = new RateMeter();
   const totalEntries = ingested.source.entries + ingested.dest.entries;
   const started = Date.now();
