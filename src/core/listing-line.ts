@@ -70,3 +70,32 @@ export function parseListingLine(line: string): ListingLine {
   if (v.type === 'folder') entry.folder = true;
   return { kind: 'entry', entry };
 }
+
+/** An entry encoded for the store (entry-codec), as the fast path of encodeMcLsLine gives it. */
+export interface EncodedEntry {
+  key: string;
+  value: string;
+  size: number;
+}
+
+// mc prints a listed object in one fixed layout (mc-json.md §2). This expression accepts exactly that
+// layout with plain string fields (no escapes or control characters, so JSON.parse would give them
+// verbatim) and sizes below 2^53: a line it accepts is valid JSON. Any other line takes JSON.parse.
+const PLAIN = '[^"\\\\\\u0000-\\u001f]*';
+const MC_LS_LINE = new RegExp(
+  `^\\{"status":"success","type":"(file|folder)","lastModified":"(${PLAIN})","size":(0|[1-9][0-9]{0,14}),"key":"(${PLAIN})",` +
+    `"etag":"(${PLAIN})","url":"${PLAIN}"(?:,"versionOrdinal":(?:0|[1-9][0-9]{0,14}))?(?:,"storageClass":"(${PLAIN})")?\\}$`,
+);
+
+/**
+ * The store's encoding of a line in mc's usual layout, without building objects; undefined for any
+ * other line (parse those with parseListingLine). Equal to encodeEntryValue(parseListingLine(line)).
+ */
+export function encodeMcLsLine(line: string): EncodedEntry | undefined {
+  const m = MC_LS_LINE.exec(line);
+  if (m === null || m[4] === '') return undefined;
+  const head = `${m[3]}\t${m[5]}\t${m[2]}`;
+  const storageClass = m[6] ?? '';
+  const flags = m[1] === 'folder' ? 'd' : '';
+  return { key: m[4]!, value: storageClass || flags ? `${head}\t${storageClass}\t${flags}\t` : head, size: Number(m[3]) };
+}

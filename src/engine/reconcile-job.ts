@@ -12,14 +12,15 @@ import { planFor } from '../core/fix-plan.ts';
 import { JobDb } from '../store/job-db.ts';
 import { createJobDir, jobPaths, newJobId, readJobRecord } from '../store/state-dir.ts';
 import { parseTarget, type Target } from '../targets/target.ts';
-import { readInventory } from '../targets/inventory-file.ts';
 import { ReportSet, reportFilesIn, type ReportFiles, type ReportOffsets } from '../report/report-set.ts';
 import { fixScriptHeader } from '../report/fix-script.ts';
 import { writeSummaryFile } from '../report/summary-file.ts';
 import { EventBus } from './events.ts';
 import { JobHandle } from './job-handle.ts';
 import { failpoint } from './failpoint.ts';
-import { ingestCheckpointKey, ingestListing, PROGRESS_INTERVAL_MS, type IngestCheckpoint } from './ingest.ts';
+import { INGEST_CHECKPOINT_KEY, PROGRESS_INTERVAL_MS, type IngestCheckpoint } from './ingest.ts';
+import { ingestListing } from './ingest.ts';
+import { readInventory } from '../targets/inventory-file.ts';
 
 export interface ReconcileRequest {
   source: string;
@@ -90,7 +91,7 @@ async function validateTarget(side: SideName, record: TargetRecord): Promise<Tar
 }
 
 /** Ingests both sides at once, each from its checkpoint; the first failure stops the other. */
-async function ingestBoth(job: JobHandle, db: JobDb, signal: AbortSignal | undefined): Promise<Record<SideName, IngestCheckpoint>> {
+async function ingestBoth(job: JobHandle, db: JobDb, signal: AbortSignal | undefined): Promise<void> {
   const ac = new AbortController();
   const onAbort = () => ac.abort(signal?.reason);
   if (signal?.aborted) onAbort();
@@ -99,9 +100,9 @@ async function ingestBoth(job: JobHandle, db: JobDb, signal: AbortSignal | undef
     const record = job.record[side];
     try {
       return await ingestListing(
-        db,
+        db.side(side),
         side,
-        (start) => readInventory(record.path!, { name: inventoryName(record), signal: ac.signal, start }),
+        (start, sink) => readInventory(record.path!, { name: inventoryName(record), signal: ac.signal, start, sink }),
         { emit: (e) => job.emit(e), signal: ac.signal },
       );
     } catch (err) {
@@ -113,17 +114,15 @@ async function ingestBoth(job: JobHandle, db: JobDb, signal: AbortSignal | undef
     const settled = await Promise.allSettled([one('source'), one('dest')]);
     const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => s.reason);
     // The error that stopped the other side wins over the stop it caused there.
-    if (failures.length > 0) throw failures.find((e) => e !== ac.signal.reason || !signal?.aborted) ?? failures[0];
-    const [source, dest] = settled.map((s) => (s as PromiseFulfilledResult<IngestCheckpoint>).value);
-    return { source: source!, dest: dest! };
+    if (failures.length > 0) throw ac.signal.aborted && !signal?.aborted ? ac.signal.reason : failures[0];
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
 }
 
 async function ingestResults(db: JobDb): Promise<Record<SideName, IngestCheckpoint> | undefined> {
-  const source = await db.getJson<IngestCheckpoint>(ingestCheckpointKey('source'));
-  const dest = await db.getJson<IngestCheckpoint>(ingestCheckpointKey('dest'));
+  const source = await db.side('source').getJson<IngestCheckpoint>(INGEST_CHECKPOINT_KEY);
+  const dest = await db.side('dest').getJson<IngestCheckpoint>(INGEST_CHECKPOINT_KEY);
   return source?.done && dest?.done ? { source, dest } : undefined;
 }
 
@@ -193,7 +192,7 @@ async function compare(ctx: CompareContext): Promise<{ tally: Tally; reports: Re
   try {
     meter.sample(tally.counts.source + tally.counts.dest, started);
     const after = lastKey ?? undefined;
-    for await (const verdicts of reconcile(db.entries('source', 1000, after), db.entries('dest', 1000, after))) {
+    for await (const verdicts of reconcile(db.side('source').entries(1000, after), db.side('dest').entries(1000, after))) {
       for (const v of verdicts) {
         tally.add(v);
         if (v.category !== 'matched') {

@@ -4,9 +4,12 @@ import { rename, stat, truncate } from 'node:fs/promises';
 import { once } from 'node:events';
 import { S3migError } from '../core/errors.ts';
 
+const COALESCE_CHARS = 64 * 1024;
+
 export class StagedFile {
   private stream: WriteStream;
   private submitted: number;
+  private pending = '';
   private landed: number;
   private wake: (() => void) | undefined;
   /** The first write error (a full disk, say), thrown at the next write, flush or commit. */
@@ -66,7 +69,17 @@ export class StagedFile {
 
   /** Queues text; false when the stream's buffer is full (await drained()). */
   write(text: string): boolean {
+    this.pending += text;
+    if (this.pending.length < COALESCE_CHARS) return true;
+    return this.send();
+  }
+
+  /** Hands what write() gathered to the stream: rows go to the file in large writes, not one each. */
+  private send(): boolean {
     this.check();
+    if (this.pending === '') return !this.stream.writableNeedDrain;
+    const text = this.pending;
+    this.pending = '';
     const n = Buffer.byteLength(text);
     this.submitted += n;
     return this.stream.write(text, (err) => {
@@ -87,6 +100,7 @@ export class StagedFile {
 
   /** The file's length once everything written so far has reached it: the offset a checkpoint may record. */
   async flushed(): Promise<number> {
+    this.send();
     while (this.landed !== this.submitted) {
       this.check();
       await new Promise<void>((resolve) => {
@@ -104,7 +118,7 @@ export class StagedFile {
   }
 
   async close(): Promise<void> {
-    this.check();
+    this.send();
     this.stream.end();
     try {
       await once(this.stream, 'close');

@@ -1,10 +1,10 @@
-// Streams a saved listing (`inventory:PATH`, mc ls -r --json format, plain or gzip) as chunks of entries with exact positions.
+// Streams a saved listing (`inventory:PATH`, mc ls -r --json format, plain or gzip) as store-ready batches with exact positions.
 import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import type { ObjectEntry } from '../core/entry.ts';
 import { S3migError, throwIfAborted } from '../core/errors.ts';
-import { ListingLineError, parseListingLine } from '../core/listing-line.ts';
+import { ListingLineError, encodeMcLsLine, parseListingLine } from '../core/listing-line.ts';
+import { encodeEntryValue } from '../core/entry-codec.ts';
 
 /** A place in the (uncompressed) input: lines read and the byte offset just after the last of them. */
 export interface InputPosition {
@@ -12,26 +12,29 @@ export interface InputPosition {
   offset: number;
 }
 
-export interface ListingError {
-  /** Position just after the error line: it belongs to every checkpoint at or past this offset. */
-  offset: number;
-  message: string;
-}
-
-/** What one read produced. `ends[i]` is the position just after entries[i]'s line. */
+/**
+ * Up to `chunkEntries` entries, encoded for the store, and what else the lines between the previous
+ * chunk's end and this one's held. The entries went to the reader's sink as they were parsed; without
+ * a sink they are in keys and values.
+ */
 export interface ListingChunk {
-  entries: ObjectEntry[];
-  ends: InputPosition[];
-  /** Error objects met in this chunk: the listing is incomplete. */
-  errors: ListingError[];
-  /** Position after every line of this chunk (entries, summaries and blank lines alike). */
+  entries: number;
+  /** The entries' object sizes added up. */
+  bytes: number;
+  keys: string[];
+  values: string[];
+  /** Error objects met in these lines: the listing is incomplete. */
+  errors: string[];
+  /** Position just after the chunk's last entry line, or at the end of the input for the last chunk. */
   end: InputPosition;
   /** Bytes of the file read so far (compressed bytes for .gz) of its size, for progress gauges. */
   inputBytes: number;
   totalBytes: number;
 }
 
-const READ_CHUNK_BYTES = 1 << 20;
+const READ_BLOCK_BYTES = 1 << 20;
+const NON_ASCII = /[^\x00-\x7f]/;
+export const DEFAULT_CHUNK_ENTRIES = 10_000;
 
 function unreadable(name: string, err: unknown): S3migError {
   const code = (err as NodeJS.ErrnoException).code;
@@ -65,47 +68,71 @@ export interface ReadInventoryOptions {
   signal?: AbortSignal;
   /** Continue after this position (a checkpoint); lines before it are not read again. */
   start?: InputPosition;
+  /** Entries per chunk (default 10,000): each chunk is one store batch. */
+  chunkEntries?: number;
+  /** Receives each entry as it is parsed (the store's batch); the chunks then carry no arrays. */
+  sink?: (key: string, value: string) => void;
 }
 
 /**
- * Reads the file as a stream and yields its entries chunk by chunk. A malformed line throws
- * S3MIG_INVENTORY_PARSE naming the file and the line number; summary lines are ignored.
+ * Reads the file as a stream and yields its entries `chunkEntries` at a time; the last chunk (possibly
+ * empty) ends at the end of the input. A malformed line throws S3MIG_INVENTORY_PARSE naming the file and
+ * the line number; summary and blank lines are skipped.
  */
 export async function* readInventory(path: string, options: ReadInventoryOptions = {}): AsyncGenerator<ListingChunk> {
   const name = options.name ?? path;
+  const chunkEntries = options.chunkEntries ?? DEFAULT_CHUNK_ENTRIES;
   const start = options.start ?? { line: 0, offset: 0 };
   const { fh, size, gzip } = await openInput(path, name);
-  const raw = fh.createReadStream({ start: gzip ? 0 : start.offset, highWaterMark: READ_CHUNK_BYTES });
+  const raw = fh.createReadStream({ start: gzip ? 0 : start.offset, highWaterMark: READ_BLOCK_BYTES });
   let input: Readable = raw;
   if (gzip) {
-    const gunzip = createGunzip({ chunkSize: READ_CHUNK_BYTES });
+    const gunzip = createGunzip({ chunkSize: READ_BLOCK_BYTES });
     raw.on('error', (err) => gunzip.destroy(err));
     input = raw.pipe(gunzip);
   }
   let line = start.line;
-  let offset = start.offset; // uncompressed offset of the first byte of `rest`
-  let skip = gzip ? start.offset : 0; // uncompressed bytes before the start that gzip must still pass over
+  /** Uncompressed offset of the first byte not yet split into lines. */
+  let offset = start.offset;
+  let skip = gzip ? start.offset : 0;
   let rest: Buffer | undefined;
+  const inputBytes = () => (gzip ? raw.bytesRead : start.offset + raw.bytesRead);
+  const fresh = (): ListingChunk => ({ entries: 0, bytes: 0, keys: [], values: [], errors: [], end: { line, offset }, inputBytes: 0, totalBytes: size });
+  let chunk = fresh();
+  const sink =
+    options.sink ??
+    ((key: string, value: string) => {
+      chunk.keys.push(key);
+      chunk.values.push(value);
+    });
 
-  const take = (buf: Buffer, from: number, to: number, chunk: ListingChunk): void => {
+  /** Adds one line (without its newline) to the chunk; true when it was an entry. */
+  const take = (text: string): boolean => {
     line++;
-    const end = { line, offset: offset + to + 1 - from };
-    const stop = to > from && buf[to - 1] === 13 ? to - 1 : to;
+    const l = text.length > 0 && text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text;
+    const fast = encodeMcLsLine(l);
+    if (fast) {
+      sink(fast.key, fast.value);
+      chunk.entries++;
+      chunk.bytes += fast.size;
+      return true;
+    }
     let parsed;
     try {
-      parsed = parseListingLine(buf.toString('utf8', from, stop));
+      parsed = parseListingLine(l);
     } catch (err) {
       if (err instanceof ListingLineError) throw new S3migError('S3MIG_INVENTORY_PARSE', `${name} line ${line}: ${err.message}`);
       throw err;
     }
     if (parsed.kind === 'entry') {
-      chunk.entries.push(parsed.entry);
-      chunk.ends.push(end);
-    } else if (parsed.kind === 'error') {
-      chunk.errors.push({ offset: end.offset, message: `line ${line}: ${parsed.message}` });
+      sink(parsed.entry.key, encodeEntryValue(parsed.entry));
+      chunk.entries++;
+      chunk.bytes += parsed.entry.size;
+      return true;
     }
+    if (parsed.kind === 'error') chunk.errors.push(`line ${line}: ${parsed.message}`);
+    return false;
   };
-  const newChunk = (): ListingChunk => ({ entries: [], ends: [], errors: [], end: { line, offset }, inputBytes: 0, totalBytes: size });
 
   try {
     for await (const data of input) {
@@ -120,30 +147,38 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
         skip = 0;
       }
       if (rest) buf = Buffer.concat([rest, buf]);
-      const chunk = newChunk();
-      let from = 0;
-      for (let nl = buf.indexOf(10); nl !== -1; nl = buf.indexOf(10, from)) {
-        take(buf, from, nl, chunk);
-        offset += nl + 1 - from;
-        from = nl + 1;
+      const last = buf.lastIndexOf(10);
+      if (last === -1) {
+        rest = buf;
+        continue;
       }
-      rest = from < buf.length ? buf.subarray(from) : undefined;
-      chunk.end = { line, offset };
-      chunk.inputBytes = raw.bytesRead + (gzip ? 0 : start.offset);
-      yield chunk;
+      rest = last + 1 < buf.length ? Buffer.from(buf.subarray(last + 1)) : undefined;
+      // Whole lines, decoded as latin1: one character per byte, so offsets are exact and ASCII lines (most
+      // of any listing) cost a copy. A line with bytes above 0x7f is decoded again as UTF-8 from the bytes.
+      const text = buf.toString('latin1', 0, last + 1);
+      const base = offset;
+      let from = 0;
+      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
+        const l = text.slice(from, nl);
+        const entry = take(NON_ASCII.test(l) ? buf.toString('utf8', from, nl) : l);
+        from = nl + 1;
+        if (entry && chunk.entries >= chunkEntries) {
+          chunk.end = { line, offset: base + from };
+          chunk.inputBytes = inputBytes();
+          yield chunk;
+          chunk = fresh();
+          throwIfAborted(options.signal);
+        }
+      }
+      offset = base + last + 1;
     }
-    const last = newChunk();
     if (rest && rest.length > 0) {
-      const tail = Buffer.concat([rest, Buffer.from('\n')]);
-      take(tail, 0, tail.length - 1, last);
+      take(rest.toString('utf8'));
       offset += rest.length;
-      // The file has no final newline: the position after its last line is the end of the file.
-      if (last.ends.length > 0) last.ends[last.ends.length - 1] = { line, offset };
-      for (const e of last.errors) e.offset = offset;
     }
-    last.end = { line, offset };
-    last.inputBytes = size;
-    yield last;
+    chunk.end = { line, offset };
+    chunk.inputBytes = size;
+    yield chunk;
   } catch (err) {
     if (err instanceof S3migError) throw err;
     throw new S3migError('S3MIG_INVENTORY_UNREADABLE', `cannot read inventory file ${name}: ${(err as Error).message}`, { cause: err });

@@ -192,7 +192,7 @@ test('a job written by an incompatible schema version is refused, never misread'
   await raw.close();
   const r = await s3mig(t, dir, ['resume', id]);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /^s3mig: the job database .* has schema version 0; this s3mig reads version 1$/);
+  assert.match(r.stderr, /^s3mig: the job database .*\/db has schema version 0; this s3mig reads version 1$/);
 });
 
 test('a resume refuses an inventory file that changed since the job started', async (t) => {

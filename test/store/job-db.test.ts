@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { Level } from 'level';
 import { JobDb, SCHEMA_VERSION } from '../../src/store/job-db.ts';
-import { decodeEntryValue, encodeEntryValue } from '../../src/store/entry-codec.ts';
+import { StoredEntry, decodeEntryValue, encodeEntryValue } from '../../src/core/entry-codec.ts';
 import type { ObjectEntry } from '../../src/core/entry.ts';
 import { compareKeys } from '../../src/core/key-order.ts';
 import { entry, tempDir } from '../helpers.ts';
@@ -15,7 +16,16 @@ test('entry values round-trip, including tabs and backslashes in fields', () => 
     { key: 'd', size: 5, etag: 'x\ty\\z\\t', lastModified: 'l\tm', storageClass: 'GLACIER', versionId: 'v\\1', isDeleteMarker: true },
     { key: 'e', size: 2 ** 52, etag: `${'f'.repeat(32)}-10000`, lastModified: '2025-01-01T00:00:00.123456789Z', storageClass: 'STANDARD_IA' },
   ];
-  for (const e of cases) assert.deepEqual(decodeEntryValue(e.key, encodeEntryValue(e)), e);
+  for (const e of cases) {
+    assert.deepEqual(decodeEntryValue(e.key, encodeEntryValue(e)), e);
+    const lazy = new StoredEntry(e.key, encodeEntryValue(e));
+    assert.equal(lazy.size, e.size);
+    assert.equal(lazy.etag, e.etag);
+    assert.deepEqual(
+      { key: lazy.key, size: lazy.size, etag: lazy.etag, lastModified: lazy.lastModified, storageClass: lazy.storageClass, versionId: lazy.versionId, isDeleteMarker: lazy.isDeleteMarker, folder: lazy.folder },
+      { storageClass: undefined, versionId: undefined, isDeleteMarker: undefined, folder: undefined, ...e },
+    );
+  }
   assert.equal(encodeEntryValue(entry('a', 12, 'abc')), '12\tabc\t2025-01-01T00:00:00Z', 'the common case stays compact');
 });
 
@@ -24,16 +34,21 @@ test('entries read back in UTF-8 byte order, per side, last write of a key wins'
   const db = await JobDb.open(join(dir, 'db'));
   t.after(() => db.close());
   const keys = ['b', '😀', '\uff5e', 'a/b', 'a-b', 'a', 'é', 'e\u0301'];
-  await db.writeEntries('source', keys.map((k, i) => entry(k, i)));
-  await db.writeEntries('source', [entry('a', 99), entry('b', 98)]);
-  await db.writeEntries('dest', [entry('only-dest', 1)]);
+  const source = db.side('source');
+  await source.writeEntries(keys.map((k, i) => entry(k, i)));
+  await source.writeEntries([entry('a', 99), entry('b', 98)], { key: 'ingest', value: { n: 1 } });
+  await db.side('dest').writeEntries([entry('only-dest', 1)]);
+  assert.deepEqual(await source.getJson('ingest'), { n: 1 }, 'the checkpoint is not an entry');
   const read: ObjectEntry[] = [];
-  for await (const batch of db.entries('source', 3)) read.push(...batch);
+  for await (const batch of source.entries(3)) read.push(...batch);
   assert.deepEqual(read.map((e) => e.key), [...keys].sort(compareKeys));
   assert.equal(read.find((e) => e.key === 'a')!.size, 99);
   assert.equal(read.find((e) => e.key === 'b')!.size, 98);
   const dest: string[] = [];
-  for await (const batch of db.entries('dest')) dest.push(...batch.map((e) => e.key));
+  for await (const batch of db.side('dest').entries()) dest.push(...batch.map((e) => e.key));
+  const after: string[] = [];
+  for await (const batch of source.entries(2, 'a-b')) after.push(...batch.map((e) => e.key));
+  assert.deepEqual(after, [...keys].sort(compareKeys).slice([...keys].sort(compareKeys).indexOf('a-b') + 1), 'a read can start after a key');
   assert.deepEqual(dest, ['only-dest']);
 });
 
@@ -46,17 +61,21 @@ test('a database written by another schema version is refused, never misread', a
   await db.close();
   await assert.rejects(JobDb.open(location), (err: Error & { code?: string }) => {
     assert.equal(err.code, 'S3MIG_STATE_UNREADABLE');
-    assert.match(err.message, /schema version 999; this s3mig reads version 1/);
+    assert.match(err.message, /db has schema version 999; this s3mig reads version 1/);
     return true;
   });
+  const raw = new Level<string, string>(location);
+  await raw.sublevel<string, string>('meta', {}).put('schema', '0');
+  await raw.close();
+  await assert.rejects(JobDb.open(location), { code: 'S3MIG_STATE_UNREADABLE', message: /db has schema version 0; this s3mig reads version 1/ });
 });
 
 test('stopping a read early closes the iterator so the database can close', async (t) => {
   const dir = await tempDir(t);
   const db = await JobDb.open(join(dir, 'db'));
-  await db.writeEntries('source', Array.from({ length: 5000 }, (_, i) => entry(`k${String(i).padStart(5, '0')}`)));
+  await db.side('source').writeEntries(Array.from({ length: 5000 }, (_, i) => entry(`k${String(i).padStart(5, '0')}`)));
   let n = 0;
-  for await (const batch of db.entries('source', 100)) {
+  for await (const batch of db.side('source').entries(100)) {
     n += batch.length;
     if (n >= 300) break;
   }

@@ -12,7 +12,7 @@ async function collect(path: string, name?: string): Promise<ListingChunk[]> {
   for await (const c of readInventory(path, { name })) out.push(c);
   return out;
 }
-const keysOf = (chunks: ListingChunk[]) => chunks.flatMap((c) => c.entries.map((e) => e.key));
+const keysOf = (chunks: ListingChunk[]) => chunks.flatMap((c) => c.keys);
 
 test('plain and gzip files give the same entries; summary lines are ignored', async (t) => {
   const dir = await tempDir(t);
@@ -55,7 +55,7 @@ test('an error object marks the listing incomplete but reading goes on', async (
   ]);
   const chunks = await collect(path);
   assert.deepEqual(keysOf(chunks), ['a', 'b']);
-  assert.deepEqual(chunks.flatMap((c) => c.errors.map((e) => e.message)), ['line 2: Unable to list folder.: Access Denied.']);
+  assert.deepEqual(chunks.flatMap((c) => c.errors), ['line 2: Unable to list folder.: Access Denied.']);
 });
 
 test('a malformed line stops reading with the file name and line number', async (t) => {
