@@ -49,3 +49,24 @@ export function entry(key: string, size = 1, etag = 'd41d8cd98f00b204e9800998ecf
 
 export const MD5_A = '9b2cf535f27731c974343645a3985328';
 export const MD5_B = '0cc175b9c0f1b6a831c399e269772661';
+
+/** The record of the test/fixtures/mc-record fixture: per call, the argument count then the arguments, each NUL-terminated. */
+export function parseMcRecord(buf: Buffer): string[][] {
+  const fields: string[] = [];
+  let start = 0;
+  for (let i = 0; i < buf.length; i++) {
+    if (buf[i] === 0) {
+      fields.push(buf.subarray(start, i).toString('utf8'));
+      start = i + 1;
+    }
+  }
+  if (start !== buf.length) throw new Error('the mc record ends with an incomplete field');
+  const calls: string[][] = [];
+  for (let i = 0; i < fields.length; ) {
+    const n = Number(fields[i]);
+    if (!Number.isInteger(n) || n < 0 || i + 1 + n > fields.length) throw new Error(`bad argument count at field ${i}`);
+    calls.push(fields.slice(i + 1, i + 1 + n));
+    i += 1 + n;
+  }
+  return calls;
+}

@@ -79,9 +79,10 @@ export interface EncodedEntry {
 }
 
 // mc prints a listed object in one fixed layout (mc-json.md §2). This expression accepts exactly that
-// layout with plain string fields (no escapes or control characters, so JSON.parse would give them
-// verbatim) and sizes below 2^53: a line it accepts is valid JSON. Any other line takes JSON.parse.
-const PLAIN = '[^"\\\\\\u0000-\\u001f]*';
+// layout with string fields of printable ASCII without escapes (so JSON.parse would give them verbatim)
+// and sizes below 2^53: a line it accepts is valid JSON. Any other line (non-ASCII keys included, which
+// a reader that decoded the line as latin1 must decode again) takes JSON.parse.
+const PLAIN = '[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*';
 const MC_LS_LINE = new RegExp(
   `^\\{"status":"success","type":"(file|folder)","lastModified":"(${PLAIN})","size":(0|[1-9][0-9]{0,14}),"key":"(${PLAIN})",` +
     `"etag":"(${PLAIN})","url":"${PLAIN}"(?:,"versionOrdinal":(?:0|[1-9][0-9]{0,14}))?(?:,"storageClass":"(${PLAIN})")?\\}$`,

@@ -1,8 +1,8 @@
 // Failpoints for tests (design §12): named places where, when S3MIG_FAILPOINT names them, the process dies or fails on purpose.
 //
 // S3MIG_FAILPOINT is a comma-separated list of `name[@hit][=action]`: the point fires on its hit-th pass
-// (default 1) with `kill` (SIGKILL, the default), `sigterm` (the operator's stop signal) or `enospc`
-// (a full-disk error thrown where the point stands).
+// (default 1) with `kill` (SIGKILL, the default), `sigterm`, `sigint` or `sighup` (the stop signals an
+// operator or a closing terminal sends) or `enospc` (a full-disk error thrown where the point stands).
 
 export const FAILPOINTS = [
   'ingest:before-batch',
@@ -15,7 +15,7 @@ export const FAILPOINTS = [
 ] as const;
 export type FailpointName = (typeof FAILPOINTS)[number];
 
-type Action = 'kill' | 'sigterm' | 'enospc';
+type Action = 'kill' | 'sigterm' | 'sigint' | 'sighup' | 'enospc';
 
 interface Armed {
   hit: number;
@@ -26,7 +26,7 @@ interface Armed {
 function parse(spec: string | undefined): Map<string, Armed> {
   const out = new Map<string, Armed>();
   for (const part of (spec ?? '').split(',')) {
-    const m = /^\s*([a-z-]+:[a-z-]+)(?:@(\d+))?(?:=(kill|sigterm|enospc))?\s*$/.exec(part);
+    const m = /^\s*([a-z-]+:[a-z-]+)(?:@(\d+))?(?:=(kill|sigterm|sigint|sighup|enospc))?\s*$/.exec(part);
     if (m) out.set(m[1]!, { hit: Number(m[2] ?? 1), action: (m[3] ?? 'kill') as Action, passes: 0 });
   }
   return out;
@@ -44,7 +44,9 @@ export function failpoint(name: FailpointName): void {
       process.kill(process.pid, 'SIGKILL');
       break;
     case 'sigterm':
-      process.kill(process.pid, 'SIGTERM');
+    case 'sigint':
+    case 'sighup':
+      process.kill(process.pid, a.action.toUpperCase() as NodeJS.Signals);
       break;
     case 'enospc':
       throw Object.assign(new Error(`ENOSPC: no space left on device (failpoint ${name})`), { code: 'ENOSPC', errno: -28 });

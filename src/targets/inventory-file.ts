@@ -106,10 +106,15 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
       chunk.values.push(value);
     });
 
-  /** Adds one line (without its newline) to the chunk; true when it was an entry. */
-  const take = (text: string): boolean => {
+  /**
+   * Adds one line (without its newline) to the chunk; true when it was an entry. `text` is the line as
+   * latin1 when `bytes` is given (bytes[from, to) are the line), else already decoded.
+   */
+  const take = (text: string, bytes?: Buffer, from = 0, to = 0): boolean => {
     line++;
-    const l = text.length > 0 && text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text;
+    const cr = text.length > 0 && text.charCodeAt(text.length - 1) === 13;
+    const l = cr ? text.slice(0, -1) : text;
+    // The fast path accepts only ASCII, for which latin1 and UTF-8 agree.
     const fast = encodeMcLsLine(l);
     if (fast) {
       sink(fast.key, fast.value);
@@ -119,7 +124,7 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
     }
     let parsed;
     try {
-      parsed = parseListingLine(l);
+      parsed = parseListingLine(bytes && NON_ASCII.test(l) ? bytes.toString('utf8', from, cr ? to - 1 : to) : l);
     } catch (err) {
       if (err instanceof ListingLineError) throw new S3migError('S3MIG_INVENTORY_PARSE', `${name} line ${line}: ${err.message}`);
       throw err;
@@ -160,7 +165,7 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
       let from = 0;
       for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
         const l = text.slice(from, nl);
-        const entry = take(NON_ASCII.test(l) ? buf.toString('utf8', from, nl) : l);
+        const entry = take(l, buf, from, nl);
         from = nl + 1;
         if (entry && chunk.entries >= chunkEntries) {
           chunk.end = { line, offset: base + from };

@@ -1,10 +1,10 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { MD5_A, MD5_B, tempDir, writeInventory } from '../helpers.ts';
+import { MD5_A, MD5_B, parseMcRecord, tempDir, writeInventory } from '../helpers.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/s3mig.js', import.meta.url));
 
@@ -117,4 +117,62 @@ test('--help lists the commands; the demo reconciles the sample data and exits 0
     assert.ok(summary.counts[c] > 0, `the sample data has ${c} keys`);
   }
   assert.equal(summary.duplicates.dest, 1);
+});
+
+const MC_FIXTURE = fileURLToPath(new URL('../fixtures/mc-record', import.meta.url));
+
+/** Runs a report folder's fix.sh under bash with the recording fixture as `mc`; returns its exit status and the mc calls. */
+async function runFixSh(t: TestContext, reportDir: string, env: Record<string, string>) {
+  const bin = await tempDir(t, 's3mig-bin-');
+  await symlink(MC_FIXTURE, join(bin, 'mc'));
+  const record = join(bin, 'record');
+  const r = await execa('bash', [join(reportDir, 'fix.sh')], {
+    cwd: bin,
+    reject: false,
+    env: { PATH: `${bin}:${process.env.PATH}`, MC_RECORD: record, ...env },
+    extendEnv: false,
+  });
+  const calls = parseMcRecord(await readFile(record).catch(() => Buffer.alloc(0)));
+  return { code: r.exitCode, stderr: r.stderr, calls, files: await readdir(bin) };
+}
+
+test('end to end: reconcile --delete-extras writes a fix.sh and fix plan that act on exactly the hostile keys', async (t) => {
+  const dir = await tempDir(t);
+  const hostile = ['$(touch pwned)', '`touch pwned2`', "'; touch pwned3; '", 'a\nb', 'cr\rx', '\u001b[31mred', 'back\\slash', '-rf', '--help', 'é/e\u0301', '😀 ～', 'x'.repeat(1024)];
+  await writeInventory(dir, 'src.ndjson', [...hostile.map((key) => ({ key, size: 1, etag: MD5_A })), { key: 'same', size: 1, etag: MD5_A }, { key: 'a//b', size: 1, etag: MD5_A }]);
+  await writeInventory(dir, 'dst.ndjson', [{ key: 'same', size: 1, etag: MD5_A }, { key: 'old/$(reboot)', size: 1, etag: MD5_B }, { key: 'old/x y', size: 1, etag: MD5_B }]);
+  const r = await s3mig(t, ['reconcile', 'inventory:src.ndjson', 'inventory:dst.ndjson', '--report-dir', 'rep', '--delete-extras'], dir);
+  assert.equal(r.code, 1, r.stderr);
+
+  const plan = (await readFile(join(dir, 'rep', 'fix-plan.ndjson'), 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(plan.filter((p) => p.engine === 'mc' && p.action === 'copy').map((p) => p.key).sort(), [...hostile].sort());
+  assert.deepEqual(plan.filter((p) => p.action === 'delete').map((p) => p.key), ['old/$(reboot)', 'old/x y']);
+  assert.deepEqual(plan.filter((p) => p.engine === 'native').map((p) => [p.key, p.action]), [['a//b', 'copy']]);
+  assert.deepEqual(plan.find((p) => p.key === '-rf').source, { size: 1, etag: MD5_A, lastModified: '2025-03-04T10:15:30.512Z' });
+
+  // The script refuses to run until both sides (saved inventories here) are named.
+  const refused = await runFixSh(t, join(dir, 'rep'), {});
+  assert.equal(refused.code, 2);
+  assert.deepEqual(refused.calls, []);
+
+  const ran = await runFixSh(t, join(dir, 'rep'), { SRC: 'src/media', DST: 'dst/copy' });
+  assert.equal(ran.code, 0, ran.stderr);
+  const copies = ran.calls.filter((c) => c[0] === 'cp');
+  assert.deepEqual(copies.map((c) => c[1]!.slice('src/media/'.length)).sort(), [...hostile].sort());
+  for (const c of copies) assert.equal(c[2], `dst/copy/${c[1]!.slice('src/media/'.length)}`);
+  assert.deepEqual(ran.calls.filter((c) => c[0] === 'rm'), [['rm', 'dst/copy/old/$(reboot)'], ['rm', 'dst/copy/old/x y']]);
+  assert.equal(ran.calls.length, hostile.length + 2, 'nothing but those mc calls');
+  assert.deepEqual(ran.files.filter((f) => f.startsWith('pwned')), [], 'no key ran as a command');
+});
+
+test('end to end: an incomplete run writes a fix.sh that deletes nothing, even with --delete-extras', async (t) => {
+  const dir = await tempDir(t);
+  await writeInventory(dir, 'src.ndjson', [{ key: 'new', size: 1, etag: MD5_A }]);
+  await writeInventory(dir, 'dst.ndjson', [{ key: 'extra', size: 1, etag: MD5_A }, '{"status":"error","error":{"message":"Unable to list.","cause":{"message":"Connection reset."},"type":"error"}}']);
+  const r = await s3mig(t, ['reconcile', 'inventory:src.ndjson', 'inventory:dst.ndjson', '--report-dir', 'rep', '--delete-extras'], dir);
+  assert.equal(r.code, 2);
+  const plan = (await readFile(join(dir, 'rep', 'fix-plan.ndjson'), 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(plan.map((p) => [p.action, p.key]), [['copy', 'new']]);
+  const ran = await runFixSh(t, join(dir, 'rep'), { SRC: 'src/b', DST: 'dst/b' });
+  assert.deepEqual(ran.calls, [['cp', 'src/b/new', 'dst/b/new']]);
 });

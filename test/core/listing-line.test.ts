@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ListingLineError, parseListingLine } from '../../src/core/listing-line.ts';
-import { mcLsLine } from '../helpers.ts';
+import { MD5_A as MD5, mcLsLine } from '../helpers.ts';
 
 test('a file line becomes an entry with quotes stripped from the ETag', () => {
   const line = JSON.stringify({
@@ -62,4 +62,38 @@ test('table: malformed lines throw ListingLineError with a reason', () => {
   for (const [line, re] of cases) {
     assert.throws(() => parseListingLine(line), (err: unknown) => err instanceof ListingLineError && re.test(err.message), line);
   }
+});
+
+test('the mc-layout fast path gives exactly what JSON.parse gives, and declines every other line', async () => {
+  const { encodeMcLsLine } = await import('../../src/core/listing-line.ts');
+  const { encodeEntryValue } = await import('../../src/core/entry-codec.ts');
+  const slow = (line: string) => {
+    const p = parseListingLine(line);
+    return p.kind === 'entry' ? { key: p.entry.key, value: encodeEntryValue(p.entry), size: p.entry.size } : undefined;
+  };
+  const accepted = [
+    mcLsLine({ key: 'a/b c.txt', size: 12, etag: MD5, storageClass: 'STANDARD' }),
+    mcLsLine({ key: 'dir/', type: 'folder' }),
+    mcLsLine({ key: '~!#$%&()*+,-.:;<=>?@[]^_`{|}', size: 9007199254740991 % 1e15 }),
+    '{"status":"success","type":"file","lastModified":"2025-01-01T00:00:00Z","size":0,"key":"k","etag":"","url":"u"}',
+    '{"status":"success","type":"file","lastModified":"","size":7,"key":"k","etag":"e","url":"","versionOrdinal":1}',
+  ];
+  for (const line of accepted) {
+    assert.deepEqual(encodeMcLsLine(line), slow(line), line);
+  }
+  const declined = [
+    mcLsLine({ key: 'caf\u00e9.txt', size: 1 }), // non-ASCII: a latin1 reader must decode it again
+    mcLsLine({ key: 'say "hi"', size: 1 }), // escapes
+    mcLsLine({ key: 'back\\slash', size: 1 }),
+    mcLsLine({ key: 'tab\tkey', size: 1 }),
+    mcLsLine({ key: 'x', size: 1, etag: `"${MD5}"` }), // quoted ETag: stripped by the slow path
+    '{"status":"success","type":"file","lastModified":"t","size":1,"key":"","etag":"","url":"u"}', // empty key: an error
+    '{"status":"success","type":"file","lastModified":"t","size":01,"key":"k","etag":"","url":"u"}', // not JSON
+    '{"status":"success","type":"file","lastModified":"t","size":1234567890123456,"key":"k","etag":"","url":"u"}', // 16 digits
+    '{"status":"success", "type":"file","lastModified":"t","size":1,"key":"k","etag":"","url":"u"}', // other spacing
+    '{"status":"success","type":"file","lastModified":"t","size":1,"key":"k","etag":"","url":"u","versionId":"v"}',
+    '{"status":"success","type":"file","lastModified":"t","size":1,"key":"k","etag":"","url":"u"} ',
+    '{"status":"success","type":"file","lastModified":"t","size":1,"key":"k","etag":"","url":"u"',
+  ];
+  for (const line of declined) assert.equal(encodeMcLsLine(line), undefined, line);
 });

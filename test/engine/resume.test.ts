@@ -123,23 +123,29 @@ for (const fp of KILLS) {
   });
 }
 
-test('SIGTERM mid-ingestion pauses at a batch boundary; resume finishes with the same reports', async (t) => {
+for (const [sig, fp] of [
+  ['SIGTERM', 'ingest:after-batch@2=sigterm'],
+  ['SIGINT', 'compare:after-checkpoint@1=sigint'],
+  ['SIGHUP', 'ingest:after-batch@3=sighup'],
+] as const) {
+test(`${sig} pauses at a batch boundary; resume finishes with the same reports`, async (t) => {
   const base = await getBaseline(t);
   const dir = await tempDir(t);
   await inputs(dir);
   const stopped = await s3mig(t, dir, ['reconcile', 'inventory:src.ndjson', 'inventory:dst.ndjson.gz', '--report-dir', 'rep', '--json'], {
-    S3MIG_FAILPOINT: 'ingest:after-batch@2=sigterm',
+    S3MIG_FAILPOINT: fp,
   });
   assert.equal(stopped.code, 2);
   const id = jobIdOf(stopped.stdout);
-  assert.equal(stopped.stderr.trim(), `s3mig: job ${id} paused (stopped by SIGTERM); continue with: s3mig resume ${id}`);
+  assert.equal(stopped.stderr.trim(), `s3mig: job ${id} paused (stopped by SIGTERM); continue with: s3mig resume ${id}`.replace('SIGTERM', sig));
   const record = JSON.parse(await readFile(join(dir, 'state', 'jobs', id, 'job.json'), 'utf8'));
   assert.equal(record.state, 'paused');
-  assert.equal(record.pausedIn, 'collecting-inventory');
+  assert.equal(record.pausedIn, fp.startsWith('ingest') ? 'collecting-inventory' : 'comparing');
   const resumed = await s3mig(t, dir, ['resume', id]);
   assert.equal(resumed.code, 1, resumed.stderr);
   assert.deepEqual(await reports(join(dir, 'rep'), id), base.reports);
 });
+}
 
 for (const fp of ['ingest:before-batch@3=enospc', 'compare:before-checkpoint@2=enospc']) {
   test(`a full disk (${fp}) pauses the job with a clear message; resume continues`, async (t) => {

@@ -9,7 +9,7 @@ import { fixScriptFooter, fixScriptHeader, fixScriptLines } from '../../src/repo
 import { planFor } from '../../src/core/fix-plan.ts';
 import type { TargetRecord } from '../../src/core/job-record.ts';
 import type { Verdict } from '../../src/core/reconcile.ts';
-import { entry, MD5_A, MD5_B, tempDir } from '../helpers.ts';
+import { entry, MD5_A, MD5_B, parseMcRecord, tempDir } from '../helpers.ts';
 
 const MC_RECORD_FIXTURE = fileURLToPath(new URL('../fixtures/mc-record', import.meta.url));
 
@@ -102,27 +102,6 @@ interface Run {
   leftovers: string[];
 }
 
-/** The record of mc-record: per call, the argument count then the arguments, each NUL-terminated. */
-function parseRecord(buf: Buffer): string[][] {
-  const fields: string[] = [];
-  let start = 0;
-  for (let i = 0; i < buf.length; i++) {
-    if (buf[i] === 0) {
-      fields.push(buf.subarray(start, i).toString('utf8'));
-      start = i + 1;
-    }
-  }
-  assert.equal(start, buf.length, 'the record ends with a complete field');
-  const calls: string[][] = [];
-  for (let i = 0; i < fields.length; ) {
-    const n = Number(fields[i]);
-    assert.ok(Number.isInteger(n) && n >= 0 && i + 1 + n <= fields.length, `argument count at field ${i}`);
-    calls.push(fields.slice(i + 1, i + 1 + n));
-    i += 1 + n;
-  }
-  return calls;
-}
-
 async function runScript(t: TestContext, script: string, env: Record<string, string> = {}): Promise<Run> {
   const dir = await tempDir(t, 's3mig-fix-');
   const bin = join(dir, 'bin');
@@ -141,7 +120,7 @@ async function runScript(t: TestContext, script: string, env: Record<string, str
   });
   const buf = await readFile(record).catch(() => Buffer.alloc(0));
   const leftovers = (await readdir(dir)).filter((f) => !['fix.sh', 'mc.record', 'bin'].includes(f));
-  return { status: r.status, stderr: r.stderr, calls: parseRecord(buf), leftovers };
+  return { status: r.status, stderr: r.stderr, calls: parseMcRecord(buf), leftovers };
 }
 
 const cp = (key: string, src = SRC_VALUE, dst = 'dst/bucket') => ['cp', `${src}/${key}`, `${dst}/${key}`];

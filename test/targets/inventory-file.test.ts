@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { readInventory, type ListingChunk } from '../../src/targets/inventory-file.ts';
 import { parseTarget } from '../../src/targets/target.ts';
@@ -95,4 +95,70 @@ test('targets: inventory:PATH and ALIAS/BUCKET[/PREFIX]', () => {
   assert.throws(() => parseTarget('inventory:'), { code: 'S3MIG_TARGET_INVALID' });
   assert.throws(() => parseTarget('just-a-word'), { code: 'S3MIG_TARGET_INVALID' });
   assert.throws(() => parseTarget('9bad/bucket'), { code: 'S3MIG_TARGET_INVALID' });
+});
+
+test('chunks hold exactly chunkEntries entries and end right after their last entry line', async (t) => {
+  const dir = await tempDir(t);
+  const lines = [
+    ...Array.from({ length: 7 }, (_, i) => ({ key: `k${i}`, size: i })),
+    '',
+    '{"totalObjects":7,"totalSize":21}',
+  ];
+  const path = await writeInventory(dir, 'c.ndjson', lines);
+  const chunks: ListingChunk[] = [];
+  for await (const c of readInventory(path, { chunkEntries: 3 })) chunks.push(c);
+  assert.deepEqual(chunks.map((c) => c.keys), [['k0', 'k1', 'k2'], ['k3', 'k4', 'k5'], ['k6']]);
+  assert.deepEqual(chunks.map((c) => [c.entries, c.bytes]), [[3, 3], [3, 12], [1, 6]]);
+  const text = await readFile(path, 'utf8');
+  const lineEnd = (n: number) => text.split('\n').slice(0, n).join('\n').length + 1;
+  assert.deepEqual(chunks.map((c) => c.end), [
+    { line: 3, offset: lineEnd(3) },
+    { line: 6, offset: lineEnd(6) },
+    { line: 9, offset: Buffer.byteLength(text) },
+  ]);
+});
+
+test('reading from a checkpoint position gives the rest of the input, plain or gzip, whatever the bytes', async (t) => {
+  const dir = await tempDir(t);
+  // ASCII, multi-byte UTF-8, an escaped key, CRLF ends and a line with invalid UTF-8 bytes.
+  const keys = Array.from({ length: 40 }, (_, i) => (i % 5 === 0 ? `d/ファイル-${i}-😀` : i % 7 === 0 ? `q/"${i}"` : `a/${i}`));
+  const body = keys.map((key, i) => mcLsLine({ key, size: i }) + (i % 3 === 0 ? '\r\n' : '\n')).join('');
+  const invalid = Buffer.concat([Buffer.from(mcLsLine({ key: 'bad-XX', size: 1 }).replace('XX', '\u0000\u0000')), Buffer.from('\n')]);
+  invalid[invalid.indexOf(0)] = 0xff;
+  invalid[invalid.indexOf(0)] = 0xc3;
+  const bytes = Buffer.concat([Buffer.from(body), invalid, Buffer.from(mcLsLine({ key: 'z/last', size: 2 }))]);
+  const plain = join(dir, 'p.ndjson');
+  const gz = join(dir, 'g.ndjson.gz');
+  await writeFile(plain, bytes);
+  await writeFile(gz, gzipSync(bytes));
+  for (const path of [plain, gz]) {
+    const all: string[] = [];
+    const ends: { line: number; offset: number }[] = [];
+    for await (const c of readInventory(path, { chunkEntries: 4 })) {
+      all.push(...c.keys);
+      ends.push(c.end);
+    }
+    assert.equal(all.length, 42);
+    assert.equal(all[40], 'bad-\ufffd\ufffd');
+    assert.deepEqual(all.slice(0, 40), keys);
+    for (const start of ends) {
+      const rest: string[] = [];
+      for await (const c of readInventory(path, { chunkEntries: 4, start })) rest.push(...c.keys);
+      assert.deepEqual(rest, all.slice(start.line), `${path} from line ${start.line}`);
+    }
+  }
+});
+
+test('a sink receives each entry instead of the chunk arrays', async (t) => {
+  const dir = await tempDir(t);
+  const path = await writeInventory(dir, 's.ndjson', [{ key: 'a', size: 1 }, { key: 'é', size: 2, storageClass: 'GLACIER' }]);
+  const got: [string, string][] = [];
+  const chunks: ListingChunk[] = [];
+  for await (const c of readInventory(path, { sink: (k, v) => got.push([k, v]) })) chunks.push(c);
+  assert.deepEqual(got, [
+    ['a', '1\t\t2025-03-04T10:15:30.512Z'],
+    ['é', '2\t\t2025-03-04T10:15:30.512Z\tGLACIER\t\t'],
+  ]);
+  assert.deepEqual(chunks.flatMap((c) => c.keys), []);
+  assert.equal(chunks.reduce((n, c) => n + c.entries, 0), 2);
 });
