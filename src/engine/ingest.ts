@@ -90,27 +90,30 @@ export async function ingestListing(
     });
   };
 
-  for await (const chunk of open(committed.position, (key, value) => batch.put(key, value))) {
-    input = chunk;
-    for (const message of chunk.errors) {
-      emit({ type: 'log', level: 'error', side, code: 'S3MIG_LISTING_INCOMPLETE', message: `${side} listing error: ${message}` });
-    }
-    await landed();
-    send({
-      position: chunk.end,
-      entries: committed.entries + chunk.entries,
-      bytes: committed.bytes + chunk.bytes,
-      errors: [...committed.errors, ...chunk.errors].slice(0, MAX_KEPT_ERRORS),
-      errorCount: committed.errorCount + chunk.errors.length,
-      done: false,
-    });
-    progress(false);
-    if (signal?.aborted) {
+  try {
+    for await (const chunk of open(committed.position, (key, value) => batch.put(key, value))) {
+      input = chunk;
+      for (const message of chunk.errors) {
+        emit({ type: 'log', level: 'error', side, code: 'S3MIG_LISTING_INCOMPLETE', message: `${side} listing error: ${message}` });
+      }
       await landed();
+      send({
+        position: chunk.end,
+        entries: committed.entries + chunk.entries,
+        bytes: committed.bytes + chunk.bytes,
+        errors: [...committed.errors, ...chunk.errors].slice(0, MAX_KEPT_ERRORS),
+        errorCount: committed.errorCount + chunk.errors.length,
+        done: false,
+      });
+      progress(false);
       throwIfAborted(signal);
     }
+    await landed();
+  } catch (err) {
+    // Whatever stopped the reading, the batch already sent lands (or fails) before the store is closed.
+    await inFlight?.catch(() => undefined);
+    throw err;
   }
-  await landed();
   send({ ...committed, done: true });
   await landed();
   progress(true);

@@ -10,7 +10,7 @@ import { buildSummary, type SideName, type SideSummary, type Summary } from '../
 import { Tally, type CategoryCounts } from '../core/tally.ts';
 import { planFor } from '../core/fix-plan.ts';
 import { JobDb } from '../store/job-db.ts';
-import { createJobDir, jobPaths, newJobId, readJobRecord } from '../store/state-dir.ts';
+import { createJobDir, jobPaths, newJobId, readJobRecord, type JobPaths } from '../store/state-dir.ts';
 import { parseTarget, type Target } from '../targets/target.ts';
 import { ReportSet, reportFilesIn, type ReportFiles, type ReportOffsets } from '../report/report-set.ts';
 import { fixScriptHeader } from '../report/fix-script.ts';
@@ -18,8 +18,7 @@ import { writeSummaryFile } from '../report/summary-file.ts';
 import { EventBus } from './events.ts';
 import { JobHandle } from './job-handle.ts';
 import { failpoint } from './failpoint.ts';
-import { INGEST_CHECKPOINT_KEY, PROGRESS_INTERVAL_MS, type IngestCheckpoint } from './ingest.ts';
-import { ingestListing } from './ingest.ts';
+import { INGEST_CHECKPOINT_KEY, PROGRESS_INTERVAL_MS, ingestListing, type IngestCheckpoint } from './ingest.ts';
 import { readInventory } from '../targets/inventory-file.ts';
 
 export interface ReconcileRequest {
@@ -285,9 +284,9 @@ async function finishReports(
 }
 
 /** Runs a job from whatever state it is in to its end; every phase continues from its checkpoints. */
-async function drive(job: JobHandle, signal: AbortSignal | undefined): Promise<Summary> {
+async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: JobDb): Promise<Summary> {
   const startedAt = Date.parse(job.record.createdAt);
-  let db: JobDb | undefined;
+  let db: JobDb | undefined = held;
   try {
     if (job.record.state === 'paused') await job.setState(job.record.pausedIn!, 'resumed');
     if (job.record.state === 'initializing') await job.setState('validating');
@@ -301,7 +300,7 @@ async function drive(job: JobHandle, signal: AbortSignal | undefined): Promise<S
         dest: { ...job.record.dest, fingerprint: fingerprints.dest },
       });
     }
-    db = await JobDb.open(job.paths.db);
+    db ??= await JobDb.open(job.paths.db);
     const timings = (await db.getJson<Timings>(TIMINGS_KEY)) ?? { ingestMs: 0, compareMs: 0 };
 
     if (job.record.state === 'collecting-inventory') {
@@ -421,6 +420,18 @@ export async function runReconcile(req: ReconcileRequest): Promise<Summary> {
   }
 }
 
+/** Opens a job's database for this process; a job another process holds gets a one-line error naming it. */
+async function holdJobDb(record: JobRecord, paths: JobPaths, create = true): Promise<JobDb> {
+  try {
+    return await JobDb.open(paths.db, { create });
+  } catch (err) {
+    if (isS3migError(err) && err.code === 'S3MIG_STATE_LOCKED') {
+      throw new S3migError('S3MIG_STATE_LOCKED', `job ${record.id} is held by another s3mig process (pid ${record.pid} per job.json)`, { cause: err });
+    }
+    throw err;
+  }
+}
+
 const RESUMABLE: readonly JobState[] = ['initializing', 'validating', 'collecting-inventory', 'comparing', 'generating-report', 'paused'];
 
 /** `s3mig resume JOB`: continues a paused or interrupted job where its checkpoints say it stopped. */
@@ -434,17 +445,13 @@ export async function resumeJob(req: JobRequest): Promise<Summary> {
   const job = new JobHandle(record, paths, req.bus ?? new EventBus());
   try {
     // Hold the job's database before anything else, so a job that another process runs is left alone.
-    const probe = await JobDb.open(paths.db, { create: false }).catch((err: unknown) => {
-      if (isS3migError(err) && err.code === 'S3MIG_STATE_LOCKED') {
-        throw new S3migError('S3MIG_STATE_LOCKED', `job ${record.id} is held by another s3mig process (pid ${record.pid} per job.json)`, { cause: err });
-      }
-      if (record.state === 'initializing' || record.state === 'validating') return undefined;
+    const db = await holdJobDb(record, paths);
+    await job.persist({ pid: process.pid }).catch(async (err: unknown) => {
+      await db.close();
       throw err;
     });
-    await probe?.close();
-    await job.persist({ pid: process.pid });
     job.emit({ type: 'log', level: 'info', message: `resuming job ${record.id} from ${record.state}` });
-    return await drive(job, req.signal);
+    return await drive(job, req.signal, db);
   } finally {
     await job.close();
   }
@@ -457,10 +464,8 @@ export async function rewriteReports(req: JobRequest & { reportDir?: string; cwd
   const job = new JobHandle(record, paths, req.bus ?? new EventBus());
   let db: JobDb | undefined;
   try {
-    db = await JobDb.open(paths.db, { create: false }).catch((err: unknown) => {
-      if (isS3migError(err) && err.code === 'S3MIG_STATE_LOCKED') {
-        throw new S3migError('S3MIG_STATE_LOCKED', `job ${record.id} is held by another s3mig process (pid ${record.pid} per job.json)`, { cause: err });
-      }
+    db = await holdJobDb(record, paths, false).catch((err: unknown) => {
+      if (isS3migError(err) && err.code === 'S3MIG_STATE_LOCKED') throw err;
       throw new S3migError('S3MIG_JOB_NOT_RESUMABLE', `job ${record.id} has no stored inventories (${record.state})`, { cause: err });
     });
     const ingested = await ingestResults(db);
