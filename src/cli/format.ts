@@ -47,7 +47,7 @@ const VERDICT = {
   incomplete: 'INCOMPLETE: a listing failed, the counts are not final',
 };
 
-export function formatSummary(s: Summary): string {
+export function formatSummary(s: Summary, options: { demo?: boolean } = {}): string {
   const lines: string[] = [];
   lines.push(`s3mig reconcile   job ${s.job}`);
   const side = (label: string, x: Summary['source'], count: number, bytes: number) =>
@@ -62,7 +62,8 @@ export function formatSummary(s: Summary): string {
   const dups = s.duplicates.source + s.duplicates.dest;
   if (dups > 0) lines.push(`  duplicates     ${formatCount(s.duplicates.source)} in source, ${formatCount(s.duplicates.dest)} in dest (last entry kept)`);
   lines.push('');
-  lines.push(`  verdict: ${VERDICT[s.outcome]} (exit ${s.exitCode})`);
+  const exit = options.demo ? `s3mig reconcile would exit ${s.exitCode}; the demo exits ${s.outcome === 'incomplete' ? 2 : 0}` : `exit ${s.exitCode}`;
+  lines.push(`  verdict: ${VERDICT[s.outcome]} (${exit})`);
   const keysPerSec = s.rates.compareKeysPerSec;
   lines.push(
     `  time:    ${formatDuration(s.timings.totalMs)} (inventory ${formatDuration(s.timings.ingestMs)}, compare ${formatDuration(s.timings.compareMs)}, ${formatCount(keysPerSec)} entries/s), peak RSS ${formatBytes(s.peakRssBytes)}`,

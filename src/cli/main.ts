@@ -34,7 +34,12 @@ function abortOnSignals(): { signal: AbortSignal; dispose: () => void } {
 }
 
 /** Runs a job-producing command with the event stream wired to stdout (--json) or a progress line (terminal). */
-async function runJobCommand(io: Io, args: CommonArgs, run: (bus: EventBus, signal: AbortSignal) => Promise<Summary>): Promise<Summary> {
+async function runJobCommand(
+  io: Io,
+  args: CommonArgs,
+  run: (bus: EventBus, signal: AbortSignal) => Promise<Summary>,
+  options: { demo?: boolean } = {},
+): Promise<Summary> {
   const bus = new EventBus();
   if (args.json) {
     bus.subscribe((e: EngineEvent) => io.stdout.write(JSON.stringify(e) + '\n'));
@@ -44,7 +49,7 @@ async function runJobCommand(io: Io, args: CommonArgs, run: (bus: EventBus, sign
   const { signal, dispose } = abortOnSignals();
   try {
     const summary = await run(bus, signal);
-    if (!args.json) io.stdout.write(formatSummary(summary));
+    if (!args.json) io.stdout.write(formatSummary(summary, options));
     return summary;
   } finally {
     dispose();
@@ -66,6 +71,7 @@ async function reconcileCommand(
       bus,
       signal,
     }),
+    options,
   );
   if (options.demo && summary.outcome !== 'incomplete') return 0;
   return summary.exitCode;

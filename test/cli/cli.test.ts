@@ -111,7 +111,7 @@ test('--help lists the commands; the demo reconciles the sample data and exits 0
   for (const c of ['reconcile <source> <dest>', 'jobs', 'demo']) assert.ok(help.stdout.includes(c), c);
   const demo = await s3mig(t, ['demo', '--report-dir', 'demo-reports'], dir);
   assert.equal(demo.code, 0, demo.stderr);
-  assert.match(demo.stdout, /DIFFERENCES FOUND/);
+  assert.match(demo.stdout, /verdict: DIFFERENCES FOUND \(s3mig reconcile would exit 1; the demo exits 0\)/);
   const summary = JSON.parse(await readFile(join(dir, 'demo-reports', 'summary.json'), 'utf8'));
   for (const c of ['matched', 'missing', 'extra', 'sizeMismatch', 'etagMismatch', 'unverified']) {
     assert.ok(summary.counts[c] > 0, `the sample data has ${c} keys`);
