@@ -19,7 +19,7 @@ import { EventBus } from './events.ts';
 import { JobHandle } from './job-handle.ts';
 import { failpoint } from './failpoint.ts';
 import { INGEST_CHECKPOINT_KEY, PROGRESS_INTERVAL_MS, ingestListing, type IngestCheckpoint } from './ingest.ts';
-import { readInventory } from '../targets/inventory-file.ts';
+import { describeFsError, readInventory } from '../targets/inventory-file.ts';
 
 export interface ReconcileRequest {
   source: string;
@@ -83,9 +83,9 @@ async function validateTarget(side: SideName, record: TargetRecord): Promise<Tar
     if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     return { size: st.size, mtimeMs: st.mtimeMs };
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : oneLine(err);
-    throw new S3migError('S3MIG_INVENTORY_UNREADABLE', `cannot read ${side} inventory file ${inventoryName(record)}: ${why}`, { cause: err });
+    throw new S3migError('S3MIG_INVENTORY_UNREADABLE', `cannot read ${side} inventory file ${inventoryName(record)}: ${describeFsError(err)}`, {
+      cause: err,
+    });
   }
 }
 
@@ -119,6 +119,11 @@ async function ingestBoth(job: JobHandle, db: JobDb, signal: AbortSignal | undef
   }
 }
 
+/** What fix.sh and the fix plan may do: deletions only when asked for and when both listings are complete. */
+function scriptOptionsOf(job: JobHandle, ingested: Record<SideName, IngestCheckpoint>): { complete: boolean; deleteExtras: boolean } {
+  return { complete: ingested.source.errorCount === 0 && ingested.dest.errorCount === 0, deleteExtras: job.record.options.deleteExtras };
+}
+
 async function ingestResults(db: JobDb): Promise<Record<SideName, IngestCheckpoint> | undefined> {
   const source = await db.side('source').getJson<IngestCheckpoint>(INGEST_CHECKPOINT_KEY);
   const dest = await db.side('dest').getJson<IngestCheckpoint>(INGEST_CHECKPOINT_KEY);
@@ -138,9 +143,7 @@ interface CompareContext {
 /** Merge-joins the two inventories into the report files, from the last comparison checkpoint on. */
 async function compare(ctx: CompareContext): Promise<{ tally: Tally; reports: ReportSet | undefined }> {
   const { job, db, files, ingested, signal } = ctx;
-  const complete = ingested.source.errorCount === 0 && ingested.dest.errorCount === 0;
-  const deleteExtras = job.record.options.deleteExtras;
-  const scriptOptions = { complete, deleteExtras };
+  const scriptOptions = scriptOptionsOf(job, ingested);
   let saved = ctx.checkpoints ? await db.getJson<CompareCheckpoint>(COMPARE_KEY) : undefined;
   if (saved?.done) return { tally: new Tally(saved), reports: undefined };
 
@@ -238,8 +241,7 @@ async function finishReports(
   } else if (!(await ReportSet.committed(files))) {
     // A resumed report phase: the comparison is done; finish the files from its final offsets.
     const cp = (await db.getJson<CompareCheckpoint>(COMPARE_KEY))!;
-    const complete = ingested.source.errorCount === 0 && ingested.dest.errorCount === 0;
-    const reopened = await ReportSet.resume(files, { complete, deleteExtras: job.record.options.deleteExtras }, cp.offsets);
+    const reopened = await ReportSet.resume(files, scriptOptionsOf(job, ingested), cp.offsets);
     if (!reopened) {
       throw new S3migError('S3MIG_STATE_UNREADABLE', `the report files in ${files.dir} are gone; rewrite them with: s3mig report ${job.id}`);
     }

@@ -103,7 +103,7 @@ export class ReportSet {
   /** Writes the endings, then moves every file into place; `beforeRename` runs in between. */
   async commit(beforeRename: () => void = () => undefined): Promise<void> {
     this.out.fixScript.write(fixScriptFooter());
-    await Promise.all(STREAMED.map((k) => this.out[k].close()));
+    await this.suspend();
     beforeRename();
     for (const k of STREAMED) await this.out[k].commitClosed();
   }

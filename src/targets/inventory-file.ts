@@ -2,7 +2,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { S3migError, throwIfAborted } from '../core/errors.ts';
+import { S3migError, oneLine, throwIfAborted } from '../core/errors.ts';
 import { ListingLineError, encodeMcLsLine, parseListingLine } from '../core/listing-line.ts';
 import { encodeEntryValue } from '../core/entry-codec.ts';
 
@@ -36,11 +36,14 @@ const READ_BLOCK_BYTES = 1 << 20;
 const NON_ASCII = /[^\x00-\x7f]/;
 export const DEFAULT_CHUNK_ENTRIES = 10_000;
 
-function unreadable(name: string, err: unknown): S3migError {
+/** A file-system error in a few plain words (no such file, permission denied, ...). */
+export function describeFsError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException).code;
-  const why =
-    code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (err as Error).message;
-  return new S3migError('S3MIG_INVENTORY_UNREADABLE', `cannot read inventory file ${name}: ${why}`, { cause: err });
+  return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : oneLine(err);
+}
+
+function unreadable(name: string, err: unknown): S3migError {
+  return new S3migError('S3MIG_INVENTORY_UNREADABLE', `cannot read inventory file ${name}: ${describeFsError(err)}`, { cause: err });
 }
 
 async function openInput(path: string, name: string): Promise<{ fh: FileHandle; size: number; gzip: boolean }> {

@@ -88,6 +88,16 @@ function getBaseline(t: TestContext) {
   return baseline;
 }
 
+/** Fresh inputs in a new folder, reconciled with --json and the failpoint armed; reports go to rep/. */
+async function reconcileWithFailpoint(t: TestContext, fp: string): Promise<{ dir: string; run: Run }> {
+  const dir = await tempDir(t);
+  await inputs(dir);
+  const run = await s3mig(t, dir, ['reconcile', 'inventory:src.ndjson', 'inventory:dst.ndjson.gz', '--report-dir', 'rep', '--json'], {
+    S3MIG_FAILPOINT: fp,
+  });
+  return { dir, run };
+}
+
 const KILLS = [
   'ingest:before-batch@2',
   'ingest:after-batch@3',
@@ -101,11 +111,7 @@ const KILLS = [
 for (const fp of KILLS) {
   test(`killed at ${fp}, resumed: the same reports as an uninterrupted run`, async (t) => {
     const base = await getBaseline(t);
-    const dir = await tempDir(t);
-    await inputs(dir);
-    const killed = await s3mig(t, dir, ['reconcile', 'inventory:src.ndjson', 'inventory:dst.ndjson.gz', '--report-dir', 'rep', '--json'], {
-      S3MIG_FAILPOINT: fp,
-    });
+    const { dir, run: killed } = await reconcileWithFailpoint(t, fp);
     assert.equal(killed.signal, 'SIGKILL', `the failpoint killed the process (${killed.stderr})`);
     const id = jobIdOf(killed.stdout);
     const resumed = await s3mig(t, dir, ['resume', id, '--json']);
@@ -128,33 +134,25 @@ for (const [sig, fp] of [
   ['SIGINT', 'compare:after-checkpoint@1=sigint'],
   ['SIGHUP', 'ingest:after-batch@3=sighup'],
 ] as const) {
-test(`${sig} pauses at a batch boundary; resume finishes with the same reports`, async (t) => {
-  const base = await getBaseline(t);
-  const dir = await tempDir(t);
-  await inputs(dir);
-  const stopped = await s3mig(t, dir, ['reconcile', 'inventory:src.ndjson', 'inventory:dst.ndjson.gz', '--report-dir', 'rep', '--json'], {
-    S3MIG_FAILPOINT: fp,
+  test(`${sig} pauses at a batch boundary; resume finishes with the same reports`, async (t) => {
+    const base = await getBaseline(t);
+    const { dir, run: stopped } = await reconcileWithFailpoint(t, fp);
+    assert.equal(stopped.code, 2);
+    const id = jobIdOf(stopped.stdout);
+    assert.equal(stopped.stderr.trim(), `s3mig: job ${id} paused (stopped by ${sig}); continue with: s3mig resume ${id}`);
+    const record = JSON.parse(await readFile(join(dir, 'state', 'jobs', id, 'job.json'), 'utf8'));
+    assert.equal(record.state, 'paused');
+    assert.equal(record.pausedIn, fp.startsWith('ingest') ? 'collecting-inventory' : 'comparing');
+    const resumed = await s3mig(t, dir, ['resume', id]);
+    assert.equal(resumed.code, 1, resumed.stderr);
+    assert.deepEqual(await reports(join(dir, 'rep'), id), base.reports);
   });
-  assert.equal(stopped.code, 2);
-  const id = jobIdOf(stopped.stdout);
-  assert.equal(stopped.stderr.trim(), `s3mig: job ${id} paused (stopped by SIGTERM); continue with: s3mig resume ${id}`.replace('SIGTERM', sig));
-  const record = JSON.parse(await readFile(join(dir, 'state', 'jobs', id, 'job.json'), 'utf8'));
-  assert.equal(record.state, 'paused');
-  assert.equal(record.pausedIn, fp.startsWith('ingest') ? 'collecting-inventory' : 'comparing');
-  const resumed = await s3mig(t, dir, ['resume', id]);
-  assert.equal(resumed.code, 1, resumed.stderr);
-  assert.deepEqual(await reports(join(dir, 'rep'), id), base.reports);
-});
 }
 
 for (const fp of ['ingest:before-batch@3=enospc', 'compare:before-checkpoint@2=enospc']) {
   test(`a full disk (${fp}) pauses the job with a clear message; resume continues`, async (t) => {
     const base = await getBaseline(t);
-    const dir = await tempDir(t);
-    await inputs(dir);
-    const full = await s3mig(t, dir, ['reconcile', 'inventory:src.ndjson', 'inventory:dst.ndjson.gz', '--report-dir', 'rep', '--json'], {
-      S3MIG_FAILPOINT: fp,
-    });
+    const { dir, run: full } = await reconcileWithFailpoint(t, fp);
     assert.equal(full.code, 2);
     const id = jobIdOf(full.stdout);
     assert.match(full.stderr, new RegExp(`^s3mig: job ${id} paused \\(disk full: ENOSPC: no space left on device \\(failpoint [a-z:-]+\\)\\); continue with: s3mig resume ${id}$`));
