@@ -96,5 +96,7 @@ export async function listJobs(stateDir: string): Promise<JobListing> {
       listing.unreadable.push({ id, message: (err as Error).message });
     }
   }
+  // Ids carry the start time to the second only; jobs started within one second keep their real order.
+  listing.jobs.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return listing;
 }
