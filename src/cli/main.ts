@@ -1,5 +1,6 @@
 // The command line (design §9): parses arguments, runs commands, and is the only place that maps errors to exit codes.
 import yargs, { type Argv } from 'yargs';
+import { setMaxListeners } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
@@ -8,6 +9,7 @@ import { S3migError, isS3migError, oneLine } from '../core/errors.ts';
 import { listJobs, resolveStateDir } from '../store/state-dir.ts';
 import { EventBus, type EngineEvent } from '../engine/events.ts';
 import { resumeJob, rewriteReports, runReconcile } from '../engine/reconcile-job.ts';
+import { fixJob } from '../engine/fix-job.ts';
 import type { Summary } from '../core/summary.ts';
 import { formatJobs, formatSummary } from './format.ts';
 import { progressPrinter } from './progress.ts';
@@ -27,6 +29,8 @@ interface CommonArgs {
 /** Pauses the job at the next batch boundary when the operator or the system asks the process to stop. */
 function abortOnSignals(): { signal: AbortSignal; dispose: () => void } {
   const ac = new AbortController();
+  // Every S3 request in flight listens on this signal; there are many at once by design.
+  setMaxListeners(0, ac.signal);
   const handler = (sig: NodeJS.Signals) => ac.abort(new S3migError('S3MIG_PAUSED', `stopped by ${sig}`));
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, handler);
@@ -56,11 +60,30 @@ async function runJobCommand(
   }
 }
 
+interface LiveArgs {
+  engine?: string;
+  'list-concurrency'?: number;
+  insecure?: boolean;
+  'ca-bundle'?: string;
+}
+
+/** `--engine`: native is this build's engine for live targets; mc arrives with the mc driver. */
+function checkEngine(args: LiveArgs): void {
+  if (args.engine === 'mc') {
+    throw new S3migError('S3MIG_TARGET_UNSUPPORTED', '--engine mc: the mc driver is not in this build yet; use --engine native (or auto)');
+  }
+  const n = args['list-concurrency'];
+  if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 256)) {
+    throw new S3migError('S3MIG_USAGE', `--list-concurrency must be a whole number from 1 to 256, not ${n}`);
+  }
+}
+
 async function reconcileCommand(
   io: Io,
-  args: CommonArgs & { source: string; dest: string; 'report-dir'?: string; 'delete-extras'?: boolean },
+  args: CommonArgs & LiveArgs & { source: string; dest: string; 'report-dir'?: string; 'delete-extras'?: boolean },
   options: { stateDir?: string; demo?: boolean } = {},
 ): Promise<number> {
+  checkEngine(args);
   const summary = await runJobCommand(io, args, (bus, signal) =>
     runReconcile({
       source: args.source,
@@ -68,6 +91,9 @@ async function reconcileCommand(
       stateDir: options.stateDir ?? resolveStateDir(args['state-dir']),
       reportDir: args['report-dir'],
       deleteExtras: args['delete-extras'] ?? false,
+      ...(args['list-concurrency'] !== undefined ? { listConcurrency: args['list-concurrency'] } : {}),
+      ...(args.insecure ? { insecure: true } : {}),
+      ...(args['ca-bundle'] ? { caBundle: args['ca-bundle'] } : {}),
       bus,
       signal,
     }),
@@ -87,6 +113,25 @@ async function reportCommand(io: Io, args: CommonArgs & { job: string; 'report-d
   const stateDir = resolveStateDir(args['state-dir']);
   const summary = await runJobCommand(io, args, (bus, signal) =>
     rewriteReports({ stateDir, id: args.job, reportDir: args['report-dir'], bus, signal }),
+  );
+  return summary.exitCode;
+}
+
+async function fixCommand(io: Io, args: CommonArgs & { job: string; 'delete-extras'?: boolean; concurrency?: number }): Promise<number> {
+  const stateDir = resolveStateDir(args['state-dir']);
+  const n = args.concurrency;
+  if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 256)) {
+    throw new S3migError('S3MIG_USAGE', `--concurrency must be a whole number from 1 to 256, not ${n}`);
+  }
+  const summary = await runJobCommand(io, args, (bus, signal) =>
+    fixJob({
+      stateDir,
+      id: args.job,
+      ...(args['delete-extras'] !== undefined ? { deleteExtras: args['delete-extras'] } : {}),
+      ...(n !== undefined ? { concurrency: n } : {}),
+      bus,
+      signal,
+    }),
   );
   return summary.exitCode;
 }
@@ -143,11 +188,16 @@ function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv
       'inventory both sides, compare them key by key, write reports (no transfer)',
       (y) =>
         y
-          .positional('source', { type: 'string', demandOption: true, describe: 'inventory:FILE (mc ls -r --json, plain or .gz)' })
-          .positional('dest', { type: 'string', demandOption: true, describe: 'inventory:FILE' })
+          .positional('source', { type: 'string', demandOption: true, describe: 'ALIAS/BUCKET[/PREFIX] (aliases as mc: MC_HOST_<alias> or ~/.mc/config.json) or inventory:FILE (mc ls -r --json, plain or .gz)' })
+          .positional('dest', { type: 'string', demandOption: true, describe: 'ALIAS/BUCKET[/PREFIX] or inventory:FILE' })
+          .option('engine', { type: 'string', choices: ['auto', 'mc', 'native'], default: 'auto', describe: 'engine for live targets (auto: mc when on PATH, once the mc driver lands; native now)' })
+          .option('list-concurrency', { type: 'number', describe: 'key ranges listed at once per live side (default 8)' })
+          .option('insecure', { type: 'boolean', describe: 'do not verify TLS certificates of live endpoints' })
+          .option('ca-bundle', { type: 'string', describe: 'PEM file of certificate authorities for live endpoints' })
           .option('report-dir', { type: 'string', describe: 'where reports go (default ./s3mig-reports/<job>/)' })
           .option('delete-extras', { type: 'boolean', describe: 'write mc rm lines in fix.sh and delete actions in the fix plan for keys only in the destination (never for an incomplete run)' })
-          .example('$0 reconcile inventory:src.ndjson inventory:dst.ndjson.gz', 'compare two saved listings'),
+          .example('$0 reconcile inventory:src.ndjson inventory:dst.ndjson.gz', 'compare two saved listings')
+          .example('$0 reconcile old/photos new/photos/2024', 'compare a bucket with a folder of another, live'),
       async (a) => done(await reconcileCommand(io, a as never)),
     )
     .command(
@@ -164,6 +214,16 @@ function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv
           .positional('job', { type: 'string', demandOption: true, describe: 'job id (see s3mig jobs)' })
           .option('report-dir', { type: 'string', describe: "where reports go (default the job's report folder)" }),
       async (a) => done(await reportCommand(io, a as never)),
+    )
+    .command(
+      'fix <job>',
+      "apply a job's fix plan with the native engine (copy missing and different objects), then re-check the touched keys and rewrite the reports",
+      (y) =>
+        y
+          .positional('job', { type: 'string', demandOption: true, describe: 'job id (see s3mig jobs); both targets must be live' })
+          .option('delete-extras', { type: 'boolean', describe: 'also delete keys found only in the destination (never after an incomplete run)' })
+          .option('concurrency', { type: 'number', describe: 'copies in flight (default 8)' }),
+      async (a) => done(await fixCommand(io, a as never)),
     )
     .command('jobs', 'list the jobs of the state directory', (y) => y, async (a) => done(await jobsCommand(io, a)))
     .command(

@@ -16,7 +16,16 @@ export type ErrorCode =
   | 'S3MIG_PAUSED'
   | 'S3MIG_STATE_UNREADABLE'
   | 'S3MIG_REPORT_WRITE'
-  | 'S3MIG_CANCELED';
+  | 'S3MIG_CANCELED'
+  | 'S3MIG_ALIAS_UNKNOWN'
+  | 'S3MIG_CONFIG_INVALID'
+  | 'S3MIG_ENDPOINT_UNREACHABLE'
+  | 'S3MIG_CREDENTIALS_REJECTED'
+  | 'S3MIG_BUCKET_MISSING'
+  | 'S3MIG_ACCESS_DENIED'
+  | 'S3MIG_S3_REQUEST'
+  | 'S3MIG_COPY_FAILED'
+  | 'S3MIG_TARGET_CHANGED';
 
 /** An error an operator can act on: its message is one line and names the thing at fault. */
 export class S3migError extends Error {

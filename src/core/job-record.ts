@@ -10,6 +10,43 @@ export interface TargetRecord {
   path?: string;
   /** inventory: size and mtime when the job validated it; a resume refuses a file that changed. */
   fingerprint?: { size: number; mtimeMs: number };
+  /** live: the alias as written, and what it resolved to when the job validated it (never credentials). */
+  alias?: string;
+  endpoint?: string;
+  bucket?: string;
+  prefix?: string;
+  region?: string;
+  pathStyle?: boolean;
+}
+
+export type StrategyName = 'standard' | 'large-scale';
+
+/** The plan chosen from the estimate (design §8), with the reason an operator sees. */
+export interface Strategy {
+  name: StrategyName;
+  reason: string;
+  /** Entries per LevelDB batch and listing checkpoint, per range. */
+  batchEntries: number;
+  listConcurrency: number;
+  estimate: { source: SideEstimate; dest: SideEstimate };
+}
+
+export interface SideEstimate {
+  objects: number;
+  bytes: number;
+  /** Counted to the end (true) or stopped past the threshold / sampled from a file (false). */
+  exact: boolean;
+  how: string;
+}
+
+export interface JobOptions {
+  reportDir: string;
+  deleteExtras: boolean;
+  /** Native engine settings; none of them secret. */
+  engine?: 'native';
+  listConcurrency?: number;
+  insecure?: boolean;
+  caBundle?: string;
 }
 
 export interface JobRecord {
@@ -17,7 +54,10 @@ export interface JobRecord {
   kind: 'reconcile';
   source: TargetRecord;
   dest: TargetRecord;
-  options: { reportDir: string; deleteExtras: boolean };
+  options: JobOptions;
+  strategy?: Strategy;
+  /** The last fix run's options (a fix interrupted and run again keeps them unless told otherwise). */
+  fixOptions?: { deleteExtras: boolean };
   state: JobState;
   /** While paused: the state to return to, and why it stopped. */
   pausedIn?: JobState;

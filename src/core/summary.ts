@@ -1,5 +1,5 @@
 // The run summary (summary.json and the last --json line): one shape, built by one pure function.
-import type { TargetRecord } from './job-record.ts';
+import type { Strategy, TargetRecord } from './job-record.ts';
 import { exitCodeOf, outcomeOf, recommend, type CategoryCounts, type Outcome } from './tally.ts';
 
 export type SideName = 'source' | 'dest';
@@ -25,6 +25,8 @@ export interface Summary {
   timings: { startedAt: string; finishedAt: string; ingestMs: number; compareMs: number; reportMs: number; totalMs: number };
   rates: { ingestEntriesPerSec: number; compareKeysPerSec: number };
   peakRssBytes: number;
+  /** The strategy chosen from the estimate, and why (absent for jobs made before estimates). */
+  strategy?: Strategy;
   recommendations: string[];
   reports: { dir: string; summary: string; differencesNdjson: string; differencesCsv: string; fixScript: string; fixPlan: string };
 }
@@ -42,6 +44,7 @@ export interface SummaryInput {
   compareMs: number;
   reportMs: number;
   peakRssBytes: number;
+  strategy?: Strategy;
   reports: Summary['reports'];
 }
 
@@ -81,6 +84,7 @@ export function buildSummary(input: SummaryInput): Summary {
       compareKeysPerSec: perSecond(input.counts.source + input.counts.dest, input.compareMs),
     },
     peakRssBytes: input.peakRssBytes,
+    ...(input.strategy ? { strategy: input.strategy } : {}),
     recommendations: recommend({ counts: input.counts, complete, incomplete: input.incomplete, duplicates }),
     reports: input.reports,
   };

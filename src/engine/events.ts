@@ -1,6 +1,6 @@
 // The typed engine events: one stream that the CLI (--json), the event log, the TUI and tests subscribe to.
 import type { JobState } from '../core/job-state.ts';
-import type { TargetRecord } from '../core/job-record.ts';
+import type { Strategy, TargetRecord } from '../core/job-record.ts';
 import type { CategoryCounts } from '../core/tally.ts';
 import type { SideName, Summary } from '../core/summary.ts';
 
@@ -30,6 +30,9 @@ export type EngineEvent =
       /** Position in the input, for a gauge: bytes read of totalBytes. */
       inputBytes: number;
       totalBytes: number;
+      /** Live listings: key ranges finished and planned. */
+      rangesDone?: number;
+      rangesTotal?: number;
       done: boolean;
     })
   | (Envelope & {
@@ -43,7 +46,20 @@ export type EngineEvent =
       counts: CategoryCounts;
       done: boolean;
     })
+  | (Envelope & { type: 'strategy' } & Strategy)
   | (Envelope & { type: 'report:written'; files: string[] })
+  | (Envelope & {
+      type: 'fix:progress';
+      /** Actions seen so far and finished; copies, deletes and failures; bytes copied. */
+      total: number;
+      processed: number;
+      copied: number;
+      deleted: number;
+      failed: number;
+      skipped: number;
+      bytes: number;
+      done: boolean;
+    })
   | (Envelope & { type: 'log'; level: 'info' | 'warn' | 'error'; message: string; side?: SideName; code?: string })
   | ({ type: 'summary' } & Summary);
 

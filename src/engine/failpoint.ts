@@ -12,6 +12,7 @@ export const FAILPOINTS = [
   'report:before-rename',
   'report:before-summary',
   'report:before-state',
+  'fix:after-copy',
 ] as const;
 export type FailpointName = (typeof FAILPOINTS)[number];
 

@@ -19,7 +19,12 @@ import { EventBus } from './events.ts';
 import { JobHandle } from './job-handle.ts';
 import { failpoint } from './failpoint.ts';
 import { INGEST_CHECKPOINT_KEY, PROGRESS_INTERVAL_MS, ingestListing, type IngestCheckpoint } from './ingest.ts';
-import { describeFsError, readInventory } from '../targets/inventory-file.ts';
+import { describeFsError, estimateInventory, readInventory } from '../targets/inventory-file.ts';
+import type { Strategy, SideEstimate, JobOptions } from '../core/job-record.ts';
+import { headObject, isEncryptedForEtag } from '../s3/objects.ts';
+import { ingestLive } from './live-ingest.ts';
+import { reopenLive, validateLive, type LiveEnv, type LiveSide } from './live-targets.ts';
+import type { Verdict } from '../core/reconcile.ts';
 
 export interface ReconcileRequest {
   source: string;
@@ -32,6 +37,12 @@ export interface ReconcileRequest {
   cwd?: string;
   bus?: EventBus;
   signal?: AbortSignal;
+  /** Live targets: ranges listed at once per side (default 8). */
+  listConcurrency?: number;
+  insecure?: boolean;
+  caBundle?: string;
+  /** Where aliases resolve from (default: this process's environment and home). */
+  aliasEnv?: LiveEnv;
 }
 
 export interface JobRequest {
@@ -39,12 +50,19 @@ export interface JobRequest {
   id: string;
   bus?: EventBus;
   signal?: AbortSignal;
+  aliasEnv?: LiveEnv;
 }
+
+/** Objects above which a job runs large-scale (design §8). */
+export const LARGE_SCALE_THRESHOLD = 100_000;
+export const DEFAULT_LIST_CONCURRENCY = 8;
+
+type LiveSides = Partial<Record<SideName, LiveSide>>;
 
 /** Keys between comparison checkpoints (and progress events). */
 export const COMPARE_CHECKPOINT_KEYS = 10_000;
-const COMPARE_KEY = 'compare';
-const TIMINGS_KEY = 'timings';
+export const COMPARE_KEY = 'compare';
+export const TIMINGS_KEY = 'timings';
 
 interface CompareCheckpoint {
   /** Every key up to and including lastKey has its verdict in the counts and the files. */
@@ -55,15 +73,17 @@ interface CompareCheckpoint {
   done: boolean;
 }
 
-interface Timings {
+export interface Timings {
   ingestMs: number;
   compareMs: number;
 }
 
-const SIDES = ['source', 'dest'] as const;
+export const SIDES = ['source', 'dest'] as const;
 
 function recordOf(target: Target): TargetRecord {
-  return target.kind === 'inventory' ? { spec: target.spec, kind: 'inventory', path: target.path } : { spec: target.spec, kind: 'live' };
+  return target.kind === 'inventory'
+    ? { spec: target.spec, kind: 'inventory', path: target.path }
+    : { spec: target.spec, kind: 'live', alias: target.alias, bucket: target.bucket, prefix: target.prefix };
 }
 
 function inventoryName(record: TargetRecord): string {
@@ -72,12 +92,6 @@ function inventoryName(record: TargetRecord): string {
 
 /** Checks that a target can be read and returns what identifies its current content. */
 async function validateTarget(side: SideName, record: TargetRecord): Promise<TargetRecord['fingerprint']> {
-  if (record.kind === 'live') {
-    throw new S3migError(
-      'S3MIG_TARGET_UNSUPPORTED',
-      `${side} ${record.spec}: live targets are not supported by this build yet; use inventory:FILE (a saved mc ls -r --json listing)`,
-    );
-  }
   try {
     const st = await stat(record.path!);
     if (st.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
@@ -90,7 +104,7 @@ async function validateTarget(side: SideName, record: TargetRecord): Promise<Tar
 }
 
 /** Ingests both sides at once, each from its checkpoint; the first failure stops the other. */
-async function ingestBoth(job: JobHandle, db: JobDb, signal: AbortSignal | undefined): Promise<void> {
+async function ingestBoth(job: JobHandle, db: JobDb, live: LiveSides, signal: AbortSignal | undefined): Promise<void> {
   const ac = new AbortController();
   const onAbort = () => ac.abort(signal?.reason);
   if (signal?.aborted) onAbort();
@@ -98,6 +112,16 @@ async function ingestBoth(job: JobHandle, db: JobDb, signal: AbortSignal | undef
   const one = async (side: SideName): Promise<IngestCheckpoint> => {
     const record = job.record[side];
     try {
+      const lister = live[side];
+      if (lister) {
+        const done = await ingestLive(db.side(side), side, lister.target, {
+          concurrency: job.record.strategy?.listConcurrency ?? job.record.options.listConcurrency ?? DEFAULT_LIST_CONCURRENCY,
+          batchEntries: job.record.strategy?.batchEntries ?? 10_000,
+          emit: (e) => job.emit(e),
+          signal: ac.signal,
+        });
+        return done.checkpoint!;
+      }
       return await ingestListing(
         db.side(side),
         side,
@@ -124,13 +148,13 @@ function scriptOptionsOf(job: JobHandle, ingested: Record<SideName, IngestCheckp
   return { complete: ingested.source.errorCount === 0 && ingested.dest.errorCount === 0, deleteExtras: job.record.options.deleteExtras };
 }
 
-async function ingestResults(db: JobDb): Promise<Record<SideName, IngestCheckpoint> | undefined> {
+export async function ingestResults(db: JobDb): Promise<Record<SideName, IngestCheckpoint> | undefined> {
   const source = await db.side('source').getJson<IngestCheckpoint>(INGEST_CHECKPOINT_KEY);
   const dest = await db.side('dest').getJson<IngestCheckpoint>(INGEST_CHECKPOINT_KEY);
   return source?.done && dest?.done ? { source, dest } : undefined;
 }
 
-interface CompareContext {
+export interface CompareContext {
   job: JobHandle;
   db: JobDb;
   files: ReportFiles;
@@ -138,10 +162,38 @@ interface CompareContext {
   signal?: AbortSignal;
   /** Record checkpoints (a job's own reports) or not (`s3mig report` into another folder). */
   checkpoints: boolean;
+  /** Live sides, for re-checking ETag mismatches with HEAD (absent: stored re-checks only). */
+  live?: LiveSides;
+}
+
+const RECHECK_PREFIX = 'recheck:';
+
+/**
+ * Design §5: an ETag mismatch found live is re-checked with HEAD; an SSE-KMS or SSE-C object's ETag is not
+ * an MD5, so such a key becomes unverified. The outcome is stored, so a resumed comparison or a rewritten
+ * report decides the same way without asking the servers again.
+ */
+async function recheckEtag(ctx: CompareContext, v: Verdict): Promise<void> {
+  const stored = await ctx.db.getMeta(RECHECK_PREFIX + v.key);
+  if (stored !== undefined) {
+    if (stored !== 'plain') v.category = 'unverified';
+    return;
+  }
+  const live = ctx.live;
+  if (!live || (!live.source && !live.dest)) return;
+  let outcome = 'plain';
+  for (const side of SIDES) {
+    const l = live[side];
+    if (!l) continue;
+    const head = await headObject(l.conn, l.target.bucket, l.target.prefix + v.key, ctx.signal ? { signal: ctx.signal } : {});
+    if (head && isEncryptedForEtag(head)) outcome = `${side}:${head.serverSideEncryption ?? head.sseCustomerAlgorithm ?? 'encrypted'}`;
+  }
+  if (ctx.checkpoints) await ctx.db.putMeta(RECHECK_PREFIX + v.key, outcome);
+  if (outcome !== 'plain') v.category = 'unverified';
 }
 
 /** Merge-joins the two inventories into the report files, from the last comparison checkpoint on. */
-async function compare(ctx: CompareContext): Promise<{ tally: Tally; reports: ReportSet | undefined }> {
+export async function compare(ctx: CompareContext): Promise<{ tally: Tally; reports: ReportSet | undefined }> {
   const { job, db, files, ingested, signal } = ctx;
   const scriptOptions = scriptOptionsOf(job, ingested);
   let saved = ctx.checkpoints ? await db.getJson<CompareCheckpoint>(COMPARE_KEY) : undefined;
@@ -196,6 +248,7 @@ async function compare(ctx: CompareContext): Promise<{ tally: Tally; reports: Re
     const after = lastKey ?? undefined;
     for await (const verdicts of reconcile(db.side('source').entries(1000, after), db.side('dest').entries(1000, after))) {
       for (const v of verdicts) {
+        if (v.category === 'etagMismatch') await recheckEtag(ctx, v);
         tally.add(v);
         if (v.category !== 'matched') {
           const full = reports.write(v, planFor(v, scriptOptions));
@@ -227,7 +280,7 @@ async function compare(ctx: CompareContext): Promise<{ tally: Tally; reports: Re
 }
 
 /** Moves the report files into place, writes summary.json and ends the job in its final state. */
-async function finishReports(
+export async function finishReports(
   ctx: Omit<CompareContext, 'signal'>,
   tally: Tally,
   reports: ReportSet | undefined,
@@ -269,6 +322,7 @@ async function finishReports(
     compareMs: timings.compareMs,
     reportMs: finishedAt - reportStart,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    ...(job.record.strategy ? { strategy: job.record.strategy } : {}),
     reports: files,
   });
   failpoint('report:before-summary');
@@ -286,29 +340,47 @@ async function finishReports(
 }
 
 /** Runs a job from whatever state it is in to its end; every phase continues from its checkpoints. */
-async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: JobDb): Promise<Summary> {
+async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: JobDb, aliasEnv: LiveEnv = {}): Promise<Summary> {
   const startedAt = Date.parse(job.record.createdAt);
   let db: JobDb | undefined = held;
+  const live: LiveSides = {};
   try {
     if (job.record.state === 'paused') await job.setState(job.record.pausedIn!, 'resumed');
     if (job.record.state === 'initializing') await job.setState('validating');
     if (job.record.state === 'validating') {
-      const fingerprints = {
-        source: await validateTarget('source', job.record.source),
-        dest: await validateTarget('dest', job.record.dest),
-      };
-      await job.setState('collecting-inventory', undefined, {
-        source: { ...job.record.source, fingerprint: fingerprints.source },
-        dest: { ...job.record.dest, fingerprint: fingerprints.dest },
-      });
+      const records = { source: job.record.source, dest: job.record.dest };
+      for (const side of SIDES) {
+        const record = records[side];
+        if (record.kind === 'live') {
+          const opened = await validateLive(side, record, job.record.options, aliasEnv);
+          live[side] = opened;
+          records[side] = opened.record;
+          job.emit({ type: 'log', level: 'info', side, message: `${side}: ${record.spec} is bucket "${opened.record.bucket}" on ${opened.record.endpoint} (${opened.alias.origin}, region ${opened.record.region})` });
+        } else {
+          records[side] = { ...record, fingerprint: await validateTarget(side, record) };
+        }
+      }
+      await job.setState('estimating', undefined, records);
+    }
+    for (const side of SIDES) {
+      const record = job.record[side];
+      if (record.kind === 'live' && !live[side]) live[side] = reopenLive(side, record, job.record.options, aliasEnv);
     }
     db ??= await JobDb.open(job.paths.db);
     const timings = (await db.getJson<Timings>(TIMINGS_KEY)) ?? { ingestMs: 0, compareMs: 0 };
 
+    if (job.record.state === 'estimating') {
+      const t0 = Date.now();
+      const strategy = await estimate(job, db, live, signal);
+      timings.ingestMs += Date.now() - t0;
+      await db.putJson(TIMINGS_KEY, timings);
+      await job.setState('preparing', strategy.reason, { strategy });
+    }
+    if (job.record.state === 'preparing') await job.setState('collecting-inventory');
     if (job.record.state === 'collecting-inventory') {
       const t0 = Date.now();
       for (const side of SIDES) await checkUnchanged(side, job.record[side]);
-      await ingestBoth(job, db, signal);
+      await ingestBoth(job, db, live, signal);
       timings.ingestMs += Date.now() - t0;
       await db.putJson(TIMINGS_KEY, timings);
       await job.setState('comparing');
@@ -316,7 +388,7 @@ async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: Job
     const ingested = await ingestResults(db);
     if (!ingested) throw new S3migError('S3MIG_STATE_UNREADABLE', `job ${job.id} is ${job.record.state} but its inventories are not complete`);
     const files = reportFilesIn(job.record.options.reportDir);
-    const ctx = { job, db, files, ingested, signal, checkpoints: true };
+    const ctx = { job, db, files, ingested, signal, checkpoints: true, live };
 
     let compared: { tally: Tally; reports: ReportSet | undefined } | undefined;
     if (job.record.state === 'comparing') {
@@ -335,33 +407,75 @@ async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: Job
       compared = { tally: new Tally(cp), reports: undefined };
     }
     const summary = await finishReports(ctx, compared.tally, compared.reports, timings, startedAt);
-    failpoint('report:before-state');
-    const result = {
-      counts: summary.counts,
-      complete: summary.complete,
-      outcome: summary.outcome,
-      exitCode: summary.exitCode,
-      finishedAt: summary.timings.finishedAt,
-    };
-    if (summary.outcome === 'incomplete') {
-      await job.setState('failed', 'a listing is incomplete', {
-        ...result,
-        error: { code: 'S3MIG_LISTING_INCOMPLETE', message: summary.incomplete.map((i) => `${i.side}: ${i.message}`).join('; ') },
-      });
-    } else {
-      await job.setState(summary.outcome === 'clean' ? 'completed' : 'completed-with-differences', undefined, result);
-    }
-    job.emit({ type: 'summary', ...summary });
+    await settleOutcome(job, summary);
     return summary;
   } catch (err) {
     throw await settleFailure(job, err);
   } finally {
+    for (const side of SIDES) live[side]?.conn.destroy();
     await db?.close().catch(() => undefined);
   }
 }
 
+/** Ends a job in the state its summary calls for and announces the summary. */
+export async function settleOutcome(job: JobHandle, summary: Summary): Promise<void> {
+  failpoint('report:before-state');
+  const result = {
+    counts: summary.counts,
+    complete: summary.complete,
+    outcome: summary.outcome,
+    exitCode: summary.exitCode,
+    finishedAt: summary.timings.finishedAt,
+  };
+  if (summary.outcome === 'incomplete') {
+    await job.setState('failed', 'a listing is incomplete', {
+      ...result,
+      error: { code: 'S3MIG_LISTING_INCOMPLETE', message: summary.incomplete.map((i) => `${i.side}: ${i.message}`).join('; ') },
+    });
+  } else {
+    await job.setState(summary.outcome === 'clean' ? 'completed' : 'completed-with-differences', undefined, result);
+  }
+  job.emit({ type: 'summary', ...summary });
+}
+
+/**
+ * Counts each side cheaply and picks the strategy. A live side is counted by listing it into its
+ * inventory (nothing is listed twice: the inventory phase continues its ranges) and the count stops past
+ * the large-scale threshold; an inventory file is sampled.
+ */
+async function estimate(job: JobHandle, db: JobDb, live: LiveSides, signal: AbortSignal | undefined): Promise<Strategy> {
+  const listConcurrency = job.record.options.listConcurrency ?? DEFAULT_LIST_CONCURRENCY;
+  const one = async (side: SideName): Promise<SideEstimate> => {
+    const record = job.record[side];
+    const lister = live[side];
+    if (lister) {
+      const counted = await ingestLive(db.side(side), side, lister.target, {
+        concurrency: listConcurrency,
+        batchEntries: 1000,
+        emit: (e) => job.emit(e),
+        stopAfterEntries: LARGE_SCALE_THRESHOLD + 1,
+        ...(signal ? { signal } : {}),
+      });
+      return counted.finished
+        ? { objects: counted.entries, bytes: counted.bytes, exact: true, how: 'counted' }
+        : { objects: counted.entries, bytes: counted.bytes, exact: false, how: `stopped counting past ${LARGE_SCALE_THRESHOLD.toLocaleString('en-US')}` };
+    }
+    const sampled = await estimateInventory(record.path!, inventoryName(record));
+    return { ...sampled, exact: false };
+  };
+  const [source, dest] = await Promise.all([one('source'), one('dest')]);
+  const large = source.objects > LARGE_SCALE_THRESHOLD;
+  const count = `${source.exact ? '' : 'about '}${source.objects.toLocaleString('en-US')} source objects (${source.how})`;
+  const strategy: Strategy = large
+    ? { name: 'large-scale', reason: `${count}: more than ${LARGE_SCALE_THRESHOLD.toLocaleString('en-US')}`, batchEntries: 10_000, listConcurrency, estimate: { source, dest } }
+    : { name: 'standard', reason: `${count}: at most ${LARGE_SCALE_THRESHOLD.toLocaleString('en-US')}`, batchEntries: 1000, listConcurrency, estimate: { source, dest } };
+  job.emit({ type: 'strategy', ...strategy });
+  return strategy;
+}
+
 /** A resumed job must read the same inputs it started with. */
 async function checkUnchanged(side: SideName, record: TargetRecord): Promise<void> {
+  if (record.kind === 'live') return;
   const now = await validateTarget(side, record);
   const was = record.fingerprint;
   if (was && now && (was.size !== now.size || was.mtimeMs !== now.mtimeMs)) {
@@ -373,7 +487,7 @@ async function checkUnchanged(side: SideName, record: TargetRecord): Promise<voi
 }
 
 /** Records how a run stopped (paused, canceled or failed) and returns the error the caller should see. */
-async function settleFailure(job: JobHandle, err: unknown): Promise<unknown> {
+export async function settleFailure(job: JobHandle, err: unknown): Promise<unknown> {
   const state = job.record.state;
   const code = isS3migError(err) ? err.code : isDiskFull(err) ? 'S3MIG_DISK_FULL' : 'S3MIG_INTERNAL';
   const message = oneLine(err);
@@ -406,7 +520,13 @@ export async function runReconcile(req: ReconcileRequest): Promise<Summary> {
     kind: 'reconcile',
     source: recordOf(targets.source),
     dest: recordOf(targets.dest),
-    options: { reportDir, deleteExtras: req.deleteExtras ?? false },
+    options: {
+      reportDir,
+      deleteExtras: req.deleteExtras ?? false,
+      listConcurrency: req.listConcurrency ?? DEFAULT_LIST_CONCURRENCY,
+      ...(req.insecure ? { insecure: true } : {}),
+      ...(req.caBundle ? { caBundle: resolve(cwd, req.caBundle) } : {}),
+    } satisfies JobOptions,
     state: 'initializing',
     createdAt: created.toISOString(),
     updatedAt: created.toISOString(),
@@ -416,14 +536,14 @@ export async function runReconcile(req: ReconcileRequest): Promise<Summary> {
   try {
     await job.persist();
     job.emit({ type: 'job:created', source: record.source, dest: record.dest, stateDir: req.stateDir, jobDir: paths.dir, reportDir });
-    return await drive(job, req.signal);
+    return await drive(job, req.signal, undefined, req.aliasEnv);
   } finally {
     await job.close();
   }
 }
 
 /** Opens a job's database for this process; a job another process holds gets a one-line error naming it. */
-async function holdJobDb(record: JobRecord, paths: JobPaths, create = true): Promise<JobDb> {
+export async function holdJobDb(record: JobRecord, paths: JobPaths, create = true): Promise<JobDb> {
   try {
     return await JobDb.open(paths.db, { create });
   } catch (err) {
@@ -453,7 +573,7 @@ export async function resumeJob(req: JobRequest): Promise<Summary> {
       throw err;
     });
     job.emit({ type: 'log', level: 'info', message: `resuming job ${record.id} from ${record.state}` });
-    return await drive(job, req.signal, db);
+    return await drive(job, req.signal, db, req.aliasEnv);
   } finally {
     await job.close();
   }

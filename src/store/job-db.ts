@@ -81,6 +81,15 @@ export class JobDb {
     await this.meta.put(key, JSON.stringify(value));
   }
 
+  async delMeta(key: string): Promise<void> {
+    await (this.meta as unknown as { del(key: string): Promise<void> }).del(key);
+  }
+
+  /** Removes every metadata record whose key starts with `prefix` (stored re-check outcomes, say). */
+  async clearMeta(prefix: string): Promise<void> {
+    await (this.meta as unknown as { clear(o: { gte: string; lt: string }): Promise<void> }).clear({ gte: prefix, lt: prefix + '\uffff' });
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }

@@ -23,6 +23,10 @@ const READ_HIGH_WATER_MARK_BYTES = 4 * 1024 * 1024;
 
 export interface InventoryBatch {
   put(key: string, value: string): void;
+  /** Removes an entry (a fixed extra that is gone) in the same batch. */
+  del(key: string): void;
+  /** A further metadata record of this side, written in the same atomic batch. */
+  putJson(key: string, value: unknown): void;
   readonly length: number;
   write(meta: { key: string; value: unknown }): Promise<void>;
 }
@@ -47,13 +51,24 @@ export class SideDb {
     // entries in JS arrays until the write keeps them alive through garbage collections. Together that
     // was about half of the ingestion's time. The public put of the metadata record is what makes
     // abstract-level's write() write the batch (it skips a batch it counts as empty).
-    const native = this.db.batch() as unknown as { _put(key: string, value: string): void; put(key: string, value: string): void; write(): Promise<void> };
+    const native = this.db.batch() as unknown as {
+      _put(key: string, value: string): void;
+      _del(key: string): void;
+      put(key: string, value: string): void;
+      write(): Promise<void>;
+    };
     const prefix = this.inventory.prefix;
     let count = 0;
     return {
       put: (key, value) => {
         native._put(prefix + key, value);
         count++;
+      },
+      del: (key) => {
+        native._del(prefix + key);
+      },
+      putJson: (key, value) => {
+        native.put(this.meta.prefix + this.metaPrefix + key, JSON.stringify(value));
       },
       get length() {
         return count;
@@ -98,5 +113,9 @@ export class SideDb {
   async getJson<T>(key: string): Promise<T | undefined> {
     const v = await this.meta.get(this.metaPrefix + key);
     return v === undefined ? undefined : (JSON.parse(v) as T);
+  }
+
+  async putJson(key: string, value: unknown): Promise<void> {
+    await this.meta.put(this.metaPrefix + key, JSON.stringify(value));
   }
 }

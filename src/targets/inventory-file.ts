@@ -196,3 +196,46 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
     await fh.close().catch(() => undefined);
   }
 }
+
+/**
+ * Estimates a listing's entries without reading it: the average line length of its first 64 KiB against
+ * the file's size (for gzip, the uncompressed size from its trailer, exact below 4 GiB).
+ */
+export async function estimateInventory(path: string, name = path): Promise<{ objects: number; bytes: number; how: string }> {
+  const { fh, size, gzip } = await openInput(path, name);
+  try {
+    let total = size;
+    if (gzip && size >= 18) {
+      const tail = Buffer.alloc(4);
+      await fh.read(tail, 0, 4, size - 4);
+      total = tail.readUInt32LE(0);
+    }
+    const sample: Buffer[] = [];
+    let got = 0;
+    const stream = fh.createReadStream({ start: 0, end: gzip ? undefined : 65_535, autoClose: false });
+    const input: AsyncIterable<Buffer> = gzip ? stream.pipe(createGunzip()) : stream;
+    for await (const chunk of input) {
+      sample.push(chunk);
+      got += chunk.length;
+      if (got >= 65_536) break;
+    }
+    stream.destroy();
+    const text = Buffer.concat(sample).subarray(0, 65_536);
+    let lines = 0;
+    let bytes = 0;
+    for (const line of text.toString('utf8').split('\n')) {
+      const m = /"size"\s*:\s*(\d+)/.exec(line);
+      if (m) {
+        lines++;
+        bytes += Number(m[1]);
+      }
+    }
+    if (lines === 0) return { objects: 0, bytes: 0, how: 'sampled from the file' };
+    const ratio = total / Math.min(text.length, total || text.length);
+    return { objects: Math.round(lines * ratio), bytes: Math.round(bytes * ratio), how: `sampled from the first ${text.length.toLocaleString('en-US')} bytes of the file` };
+  } catch (err) {
+    throw err instanceof S3migError ? err : unreadable(name, err);
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,301 @@
+// `s3mig fix JOB`: executes a job's fix plan with the native engine (copy what is missing or different,
+// delete extras only when asked and only after a complete run), re-checks exactly the touched keys with
+// HEAD, stores what it found in the job's inventories, and rewrites the reports from them. Every key's
+// outcome is stored with its inventory update in one batch, so an interrupted fix, run again, never
+// copies twice what it has confirmed.
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { ObjectEntry } from '../core/entry.ts';
+import { encodeEntryValue } from '../core/entry-codec.ts';
+import { S3migError, isS3migError, oneLine, throwIfAborted } from '../core/errors.ts';
+import type { JobRecord } from '../core/job-record.ts';
+import type { Summary } from '../core/summary.ts';
+import { classify, type Category } from '../core/verdict.ts';
+import { JobDb } from '../store/job-db.ts';
+import { jobPaths, readJobRecord } from '../store/state-dir.ts';
+import { reportFilesIn } from '../report/report-set.ts';
+import type { DifferenceRow } from '../report/differences.ts';
+import { copyObject } from '../s3/copy.ts';
+import { deleteObjects, headObject, isEncryptedForEtag, type HeadResult } from '../s3/objects.ts';
+import { s3CodeOf } from '../s3/errors.ts';
+import { EventBus } from './events.ts';
+import { JobHandle } from './job-handle.ts';
+import { failpoint } from './failpoint.ts';
+import { INGEST_CHECKPOINT_KEY } from './ingest.ts';
+import { reopenLive, type LiveEnv, type LiveSide } from './live-targets.ts';
+import {
+  COMPARE_KEY,
+  SIDES,
+  TIMINGS_KEY,
+  compare,
+  finishReports,
+  holdJobDb,
+  ingestResults,
+  settleFailure,
+  settleOutcome,
+  type Timings,
+} from './reconcile-job.ts';
+
+export interface FixRequest {
+  stateDir: string;
+  id: string;
+  /** Delete keys found only in the destination (never after an incomplete run). */
+  deleteExtras?: boolean;
+  /** Copies in flight (default 8). */
+  concurrency?: number;
+  /** Server-side copies at or above this size use UploadPartCopy (default 5 GiB). */
+  multipartCopyThresholdBytes?: number;
+  bus?: EventBus;
+  signal?: AbortSignal;
+  aliasEnv?: LiveEnv;
+}
+
+export interface FixOutcome {
+  /** What was done to the key, and the verdict its re-check gave. */
+  outcome: 'copied' | 'deleted' | 'failed';
+  category: Category | 'gone';
+  error?: string;
+}
+
+const FIX_PREFIX = 'fix:';
+const FIXABLE_STATES: readonly JobRecord['state'][] = ['completed-with-differences', 'completed', 'fixing'];
+const COPY: readonly Category[] = ['missing', 'sizeMismatch', 'etagMismatch'];
+
+function entryOf(key: string, head: HeadResult): ObjectEntry {
+  const e: ObjectEntry = { key, size: head.size, etag: head.etag, lastModified: head.lastModified };
+  if (head.storageClass) e.storageClass = head.storageClass;
+  return e;
+}
+
+/** The verdict of a re-checked key from both HEADs (design §5, encryption included). */
+function recheckVerdict(src: HeadResult | null, dst: HeadResult | null, key: string): Category | 'gone' {
+  if (!src && !dst) return 'gone';
+  const category = classify(src ? entryOf(key, src) : null, dst ? entryOf(key, dst) : null);
+  if (category === 'etagMismatch' && [src, dst].some((h) => h && isEncryptedForEtag(h))) return 'unverified';
+  return category;
+}
+
+async function* differencesOf(path: string): AsyncGenerator<DifferenceRow> {
+  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let n = 0;
+  try {
+    for await (const line of lines) {
+      n++;
+      if (line === '') continue;
+      try {
+        yield JSON.parse(line) as DifferenceRow;
+      } catch {
+        throw new S3migError('S3MIG_STATE_UNREADABLE', `${path} line ${n}: not a difference record; rewrite the reports with s3mig report`);
+      }
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new S3migError('S3MIG_STATE_UNREADABLE', `the job's differences file ${path} is gone; rewrite it with: s3mig report JOB`);
+    }
+    throw err;
+  }
+}
+
+/** Runs the fix loop once and rewrites the reports; the summary is that of the re-checked job. */
+export async function fixJob(req: FixRequest): Promise<Summary> {
+  const record = await readJobRecord(req.stateDir, req.id);
+  const resumingPause = record.state === 'paused' && record.pausedIn === 'fixing';
+  if (record.state === 'failed' && record.error?.code === 'S3MIG_LISTING_INCOMPLETE') {
+    throw new S3migError('S3MIG_JOB_NOT_RESUMABLE', `job ${record.id} has an incomplete listing; nothing is fixed from it: reconcile again`);
+  }
+  if (!FIXABLE_STATES.includes(record.state) && !resumingPause) {
+    throw new S3migError('S3MIG_JOB_NOT_RESUMABLE', `job ${record.id} is ${record.state}; fix runs on a finished comparison (resume it first: s3mig resume ${record.id})`);
+  }
+  for (const side of SIDES) {
+    if (record[side].kind !== 'live') {
+      throw new S3migError('S3MIG_TARGET_UNSUPPORTED', `job ${record.id}: the ${side} is ${record[side].spec}, a saved listing; fix needs two live targets (run fix.sh from the report folder instead)`);
+    }
+  }
+  const paths = jobPaths(req.stateDir, req.id);
+  const job = new JobHandle(record, paths, req.bus ?? new EventBus());
+  const live: Partial<Record<'source' | 'dest', LiveSide>> = {};
+  let db: JobDb | undefined;
+  try {
+    db = await holdJobDb(record, paths, false);
+    await job.persist({ pid: process.pid });
+    for (const side of SIDES) live[side] = reopenLive(side, record[side], record.options, req.aliasEnv ?? {});
+    const ingested = await ingestResults(db);
+    if (!ingested) throw new S3migError('S3MIG_STATE_UNREADABLE', `job ${record.id} has no complete inventories`);
+    const complete = ingested.source.errorCount === 0 && ingested.dest.errorCount === 0;
+    const deleteExtras = (req.deleteExtras ?? record.fixOptions?.deleteExtras ?? false) && complete;
+    if (record.state === 'paused') await job.setState('fixing', 'resumed');
+    else if (record.state !== 'fixing') await job.setState('fixing', deleteExtras ? 'copy and delete extras' : 'copy', { fixOptions: { deleteExtras } });
+    else await job.persist({ fixOptions: { deleteExtras } });
+
+    await runActions(job, db, live as Record<'source' | 'dest', LiveSide>, { ...req, deleteExtras });
+
+    // Rewrite the reports from the updated inventories: a fresh comparison into the job's report folder.
+    await db.delMeta(COMPARE_KEY);
+    const files = reportFilesIn(record.options.reportDir);
+    const ctx = { job, db, files, ingested: (await ingestResults(db))!, signal: req.signal, checkpoints: true, live };
+    const t0 = Date.now();
+    const { tally, reports } = await compare(ctx);
+    // Live listings hold no duplicates, so after the fix each side holds exactly the keys compared.
+    for (const side of SIDES) {
+      const cp = { ...ctx.ingested[side], entries: tally.counts[side] };
+      ctx.ingested[side] = cp;
+      await db.side(side).putJson(INGEST_CHECKPOINT_KEY, cp);
+    }
+    const timings = (await db.getJson<Timings>(TIMINGS_KEY)) ?? { ingestMs: 0, compareMs: 0 };
+    await job.setState('generating-report');
+    const summary = await finishReports(ctx, tally, reports, { ...timings, compareMs: Date.now() - t0 }, Date.parse(record.createdAt));
+    await settleOutcome(job, summary);
+    return summary;
+  } catch (err) {
+    throw await settleFailure(job, err);
+  } finally {
+    for (const side of SIDES) live[side]?.conn.destroy();
+    await db?.close().catch(() => undefined);
+    await job.close();
+  }
+}
+
+interface Counters {
+  total: number;
+  processed: number;
+  copied: number;
+  deleted: number;
+  failed: number;
+  skipped: number;
+  bytes: number;
+}
+
+async function runActions(
+  job: JobHandle,
+  db: JobDb,
+  live: Record<'source' | 'dest', LiveSide>,
+  req: FixRequest & { deleteExtras: boolean },
+): Promise<void> {
+  const { signal } = req;
+  const src = live.source;
+  const dst = live.dest;
+  const counters: Counters = { total: 0, processed: 0, copied: 0, deleted: 0, failed: 0, skipped: 0, bytes: 0 };
+  const files = reportFilesIn(job.record.options.reportDir);
+  const emitProgress = (done: boolean) => job.emit({ type: 'fix:progress', ...counters, done });
+  let lastEmit = 0;
+  const tick = () => {
+    if (Date.now() - lastEmit >= 250) {
+      lastEmit = Date.now();
+      emitProgress(false);
+    }
+  };
+
+  /** Stores a key's re-checked state: both inventories and its outcome, in one batch per side (dest last, with the outcome). */
+  const record = async (key: string, srcHead: HeadResult | null, dstHead: HeadResult | null, outcome: FixOutcome) => {
+    const s = db.side('source').batch();
+    if (srcHead) s.put(key, encodeEntryValue(entryOf(key, srcHead)));
+    else s.del(key);
+    await s.write({ key: 'fixed', value: true });
+    const d = db.side('dest').batch();
+    if (dstHead) d.put(key, encodeEntryValue(entryOf(key, dstHead)));
+    else d.del(key);
+    d.putJson(FIX_PREFIX + key, outcome);
+    await d.write({ key: 'fixed', value: true });
+    // The stored ETag re-check of this key is stale now.
+    await db.delMeta(`recheck:${key}`);
+  };
+
+  const opts = signal ? { signal } : {};
+  const copyOne = async (row: DifferenceRow) => {
+    const key = row.key;
+    try {
+      const result = await copyObject({
+        src: src.conn,
+        srcBucket: src.target.bucket,
+        srcKey: src.target.prefix + key,
+        dst: dst.conn,
+        dstBucket: dst.target.bucket,
+        dstKey: dst.target.prefix + key,
+        ...(row.source ? { expected: { size: row.source.size, etag: row.source.etag } } : {}),
+        ...(req.multipartCopyThresholdBytes !== undefined ? { multipartCopyThresholdBytes: req.multipartCopyThresholdBytes } : {}),
+        ...opts,
+      });
+      failpoint('fix:after-copy');
+      const [srcHead, dstHead] = await Promise.all([
+        headObject(src.conn, src.target.bucket, src.target.prefix + key, opts),
+        headObject(dst.conn, dst.target.bucket, dst.target.prefix + key, opts),
+      ]);
+      const category = recheckVerdict(srcHead, dstHead, key);
+      await record(key, srcHead, dstHead, { outcome: 'copied', category });
+      counters.copied++;
+      counters.bytes += result.size;
+      if (result.sourceChanged) job.emit({ type: 'log', level: 'warn', message: `fix: ${JSON.stringify(key)} changed in the source since it was listed; copied its current version` });
+    } catch (err) {
+      if (signal?.aborted || (isS3migError(err) && (err.code === 'S3MIG_PAUSED' || err.code === 'S3MIG_CANCELED'))) throw err;
+      counters.failed++;
+      const message = oneLine(err);
+      job.emit({ type: 'log', level: 'error', code: 'S3MIG_COPY_FAILED', message: `fix: copy of ${JSON.stringify(key)} failed: ${message} (${s3CodeOf(err)})` });
+      await db.side('dest').putJson(FIX_PREFIX + key, { outcome: 'failed', category: row.category, error: message } satisfies FixOutcome);
+    }
+  };
+
+  const deleteBatch = async (keys: string[]) => {
+    if (keys.length === 0) return;
+    const result = await deleteObjects(dst.conn, dst.target.bucket, keys.map((k) => dst.target.prefix + k), opts);
+    const failed = new Map(result.failed.map((f) => [f.key, f]));
+    for (const key of keys) {
+      const f = failed.get(dst.target.prefix + key);
+      if (f) {
+        counters.failed++;
+        job.emit({ type: 'log', level: 'error', code: 'S3MIG_S3_REQUEST', message: `fix: delete of ${JSON.stringify(key)} failed: ${f.code} ${f.message}` });
+        continue;
+      }
+      const [srcHead, dstHead] = await Promise.all([
+        headObject(src.conn, src.target.bucket, src.target.prefix + key, opts),
+        headObject(dst.conn, dst.target.bucket, dst.target.prefix + key, opts),
+      ]);
+      await record(key, srcHead, dstHead, { outcome: 'deleted', category: recheckVerdict(srcHead, dstHead, key) });
+      counters.deleted++;
+    }
+  };
+
+  // One reader feeds the workers; the differences file is never held in memory.
+  const rows = differencesOf(files.differencesNdjson);
+  const pendingDeletes: string[] = [];
+  const next = async (): Promise<DifferenceRow | undefined> => {
+    for (;;) {
+      const r = await rows.next();
+      if (r.done) return undefined;
+      const row = r.value;
+      const wanted = COPY.includes(row.category) || (row.category === 'extra' && req.deleteExtras);
+      if (!wanted) continue;
+      counters.total++;
+      const prior = await db.side('dest').getJson<FixOutcome>(FIX_PREFIX + row.key);
+      if (prior && prior.outcome !== 'failed') {
+        counters.skipped++;
+        counters.processed++;
+        continue;
+      }
+      return row;
+    }
+  };
+  const worker = async () => {
+    for (let row = await next(); row; row = await next()) {
+      throwIfAborted(signal);
+      if (row.category === 'extra') {
+        pendingDeletes.push(row.key);
+        if (pendingDeletes.length >= 1000) await deleteBatch(pendingDeletes.splice(0));
+      } else {
+        await copyOne(row);
+      }
+      counters.processed++;
+      tick();
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: req.concurrency ?? 8 }, worker));
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+  await deleteBatch(pendingDeletes.splice(0));
+  emitProgress(true);
+  const skipped = counters.skipped > 0 ? `, ${counters.skipped} already done by an earlier run` : '';
+  job.emit({
+    type: 'log',
+    level: counters.failed > 0 ? 'warn' : 'info',
+    message: `fix: ${counters.copied} copied, ${counters.deleted} deleted, ${counters.failed} failed${skipped}; re-checked the touched keys`,
+  });
+}
