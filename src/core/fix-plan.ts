@@ -2,6 +2,7 @@
 import { snapshotOf, type EntrySnapshot } from './entry.ts';
 import type { Verdict } from './reconcile.ts';
 import { explain, type Category } from './verdict.ts';
+import { compareKeys } from './key-order.ts';
 
 export interface FixAction {
   action: 'copy' | 'delete';
@@ -20,6 +21,24 @@ export interface FixPlanOptions {
   deleteExtras: boolean;
   /** The reconciliation saw both listings to the end; an incomplete run never deletes. */
   complete: boolean;
+}
+
+/**
+ * Keys a failed listing never reached (full S3 keys): after `after` (exclusive) or from `lo`
+ * (inclusive), and below `hi`; null is open. A key there that looks missing or extra is unknown.
+ */
+export interface KeyGap {
+  after: string | null;
+  lo: string | null;
+  hi: string | null;
+}
+
+export function inGaps(fullKey: string, gaps: readonly KeyGap[]): boolean {
+  return gaps.some(
+    (g) =>
+      (g.after !== null ? compareKeys(fullKey, g.after) > 0 : g.lo === null || compareKeys(fullKey, g.lo) >= 0) &&
+      (g.hi === null || compareKeys(fullKey, g.hi) < 0),
+  );
 }
 
 const COPY_CATEGORIES: readonly Category[] = ['missing', 'sizeMismatch', 'etagMismatch'];

@@ -5,6 +5,7 @@ import type { SideName } from '../core/summary.ts';
 import type { SideDb } from '../store/side-db.ts';
 import type { InputPosition, ListingChunk } from '../targets/inventory-file.ts';
 import type { EventInput } from './events.ts';
+import type { KeyGap } from '../core/fix-plan.ts';
 import { failpoint } from './failpoint.ts';
 
 export const PROGRESS_INTERVAL_MS = 250;
@@ -21,6 +22,8 @@ export interface IngestCheckpoint {
   errorCount: number;
   /** The listing has been read to its end. */
   done: boolean;
+  /** Live listings: key intervals of ranges that failed, never listed (design §5: not acted on). */
+  gaps?: KeyGap[];
 }
 
 export const INGEST_CHECKPOINT_KEY = 'ingest';

@@ -57,7 +57,11 @@ async function loadOrPlan(db: SideDb, side: SideName, t: ListTarget, options: Li
     for (let i = 0; i < plan.count; i++) ranges.push((await db.getJson<RangeCheckpoint>(rangeKey(i)))!);
     return ranges;
   }
-  const found = await planRanges(t, options.concurrency, options.signal ? { signal: options.signal } : {});
+  const found = await planRanges(t, options.concurrency, {
+    ...(options.signal ? { signal: options.signal } : {}),
+    onRetry: (err, attempt, delayMs) =>
+      options.emit({ type: 'log', level: 'warn', side, code: 'S3MIG_S3_RETRY', message: `${side}: ${s3CodeOf(err)} planning key ranges; retry ${attempt} in ${delayMs} ms` }),
+  });
   const ranges = found.ranges.map((r) => ({ ...r, after: null, entries: 0, bytes: 0, done: false }));
   // The plan and every range's starting checkpoint land together: a resume always sees all of them.
   const batch = db.batch();
@@ -176,8 +180,17 @@ export async function ingestLive(db: SideDb, side: SideName, t: ListTarget, opti
     progress(false);
     return { entries, bytes, finished: false };
   }
-  const errors = ranges.filter((r) => r.error).map((r) => r.error!);
-  const checkpoint: IngestCheckpoint = { position: { line: 0, offset: 0 }, entries, bytes, errors: errors.slice(0, 100), errorCount: errors.length, done: true };
+  const failed = ranges.filter((r) => r.error);
+  const errors = failed.map((r) => r.error!);
+  const checkpoint: IngestCheckpoint = {
+    position: { line: 0, offset: 0 },
+    entries,
+    bytes,
+    errors: errors.slice(0, 100),
+    errorCount: errors.length,
+    done: true,
+    ...(failed.length > 0 ? { gaps: failed.map((r) => ({ after: r.after, lo: r.lo, hi: r.hi })) } : {}),
+  };
   await db.putJson(INGEST_CHECKPOINT_KEY, checkpoint);
   progress(true);
   return { entries, bytes, finished: true, checkpoint };

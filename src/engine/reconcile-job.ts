@@ -8,7 +8,7 @@ import { reconcile } from '../core/reconcile.ts';
 import { RateMeter, etaSeconds } from '../core/rate.ts';
 import { buildSummary, type SideName, type SideSummary, type Summary } from '../core/summary.ts';
 import { Tally, type CategoryCounts } from '../core/tally.ts';
-import { planFor } from '../core/fix-plan.ts';
+import { inGaps, planFor } from '../core/fix-plan.ts';
 import { JobDb } from '../store/job-db.ts';
 import { createJobDir, jobPaths, newJobId, readJobRecord, type JobPaths } from '../store/state-dir.ts';
 import { parseTarget, type Target } from '../targets/target.ts';
@@ -196,6 +196,11 @@ async function recheckEtag(ctx: CompareContext, v: Verdict): Promise<void> {
 export async function compare(ctx: CompareContext): Promise<{ tally: Tally; reports: ReportSet | undefined }> {
   const { job, db, files, ingested, signal } = ctx;
   const scriptOptions = scriptOptionsOf(job, ingested);
+  // Where a live range failed, a key that looks missing or extra may simply not have been listed.
+  const sourceGaps = ingested.source.gaps ?? [];
+  const destGaps = ingested.dest.gaps ?? [];
+  const sourcePrefix = job.record.source.prefix ?? '';
+  const destPrefix = job.record.dest.prefix ?? '';
   let saved = ctx.checkpoints ? await db.getJson<CompareCheckpoint>(COMPARE_KEY) : undefined;
   if (saved?.done) return { tally: new Tally(saved), reports: undefined };
 
@@ -251,7 +256,10 @@ export async function compare(ctx: CompareContext): Promise<{ tally: Tally; repo
         if (v.category === 'etagMismatch') await recheckEtag(ctx, v);
         tally.add(v);
         if (v.category !== 'matched') {
-          const full = reports.write(v, planFor(v, scriptOptions));
+          const unknown =
+            (v.category === 'missing' && destGaps.length > 0 && inGaps(destPrefix + v.key, destGaps)) ||
+            (v.category === 'extra' && sourceGaps.length > 0 && inGaps(sourcePrefix + v.key, sourceGaps));
+          const full = reports.write(v, unknown ? null : planFor(v, scriptOptions));
           if (full) await full;
         }
       }
@@ -460,8 +468,7 @@ async function estimate(job: JobHandle, db: JobDb, live: LiveSides, signal: Abor
         ? { objects: counted.entries, bytes: counted.bytes, exact: true, how: 'counted' }
         : { objects: counted.entries, bytes: counted.bytes, exact: false, how: `stopped counting past ${LARGE_SCALE_THRESHOLD.toLocaleString('en-US')}` };
     }
-    const sampled = await estimateInventory(record.path!, inventoryName(record));
-    return { ...sampled, exact: false };
+    return estimateInventory(record.path!, inventoryName(record));
   };
   const [source, dest] = await Promise.all([one('source'), one('dest')]);
   const large = source.objects > LARGE_SCALE_THRESHOLD;
@@ -554,11 +561,14 @@ export async function holdJobDb(record: JobRecord, paths: JobPaths, create = tru
   }
 }
 
-const RESUMABLE: readonly JobState[] = ['initializing', 'validating', 'collecting-inventory', 'comparing', 'generating-report', 'paused'];
+const RESUMABLE: readonly JobState[] = ['initializing', 'validating', 'estimating', 'preparing', 'collecting-inventory', 'comparing', 'generating-report', 'paused'];
 
 /** `s3mig resume JOB`: continues a paused or interrupted job where its checkpoints say it stopped. */
 export async function resumeJob(req: JobRequest): Promise<Summary> {
   const record = await readJobRecord(req.stateDir, req.id);
+  if (record.state === 'fixing' || (record.state === 'paused' && record.pausedIn === 'fixing')) {
+    throw new S3migError('S3MIG_JOB_NOT_RESUMABLE', `job ${record.id} stopped while fixing; continue it with: s3mig fix ${record.id}`);
+  }
   if (!RESUMABLE.includes(record.state)) {
     const hint = record.state === 'failed' || record.state === 'canceled' ? 'start a new reconcile' : `rewrite its reports with: s3mig report ${record.id}`;
     throw new S3migError('S3MIG_JOB_NOT_RESUMABLE', `job ${record.id} is ${record.state}; nothing to resume (${hint})`);

@@ -201,7 +201,7 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
  * Estimates a listing's entries without reading it: the average line length of its first 64 KiB against
  * the file's size (for gzip, the uncompressed size from its trailer, exact below 4 GiB).
  */
-export async function estimateInventory(path: string, name = path): Promise<{ objects: number; bytes: number; how: string }> {
+export async function estimateInventory(path: string, name = path): Promise<{ objects: number; bytes: number; exact: boolean; how: string }> {
   const { fh, size, gzip } = await openInput(path, name);
   try {
     let total = size;
@@ -230,9 +230,10 @@ export async function estimateInventory(path: string, name = path): Promise<{ ob
         bytes += Number(m[1]);
       }
     }
-    if (lines === 0) return { objects: 0, bytes: 0, how: 'sampled from the file' };
+    if (text.length >= total) return { objects: lines, bytes, exact: true, how: 'counted in the file' };
+    if (lines === 0) return { objects: 0, bytes: 0, exact: false, how: 'sampled from the file' };
     const ratio = total / Math.min(text.length, total || text.length);
-    return { objects: Math.round(lines * ratio), bytes: Math.round(bytes * ratio), how: `sampled from the first ${text.length.toLocaleString('en-US')} bytes of the file` };
+    return { objects: Math.round(lines * ratio), bytes: Math.round(bytes * ratio), exact: false, how: `sampled from the first ${text.length.toLocaleString('en-US')} bytes of the file` };
   } catch (err) {
     throw err instanceof S3migError ? err : unreadable(name, err);
   } finally {

@@ -76,7 +76,12 @@ test('a reconcile job ingests both sides, merge-joins, and writes reports and it
   assert.equal(events[0]!.type, 'job:created');
   assert.equal((events[0] as { jobId: string }).jobId, summary.job);
   const states = events.filter((e) => e.type === 'job:state').map((e) => (e as { state: string }).state);
-  assert.deepEqual(states, ['validating', 'collecting-inventory', 'comparing', 'generating-report', 'completed-with-differences']);
+  assert.deepEqual(states, ['validating', 'estimating', 'preparing', 'collecting-inventory', 'comparing', 'generating-report', 'completed-with-differences']);
+  // The strategy is chosen from an estimate (sampled from inventory files) and said with its reason.
+  const strategy = events.find((e) => e.type === 'strategy') as { name: string; reason: string } | undefined;
+  assert.equal(strategy?.name, 'standard');
+  assert.match(strategy!.reason, /^15 source objects \(counted in the file\): at most 100,000$/);
+  assert.equal(summary.strategy?.name, 'standard');
   const last = events.at(-1)!;
   assert.equal(last.type, 'summary');
   const { type: _t, ...fromEvent } = last as { type: string };
@@ -194,10 +199,11 @@ test('a canceled run stops with state canceled', async (t) => {
   assert.equal(record.state, 'canceled');
 });
 
-test('a live target is refused with a message naming it, before any listing', async (t) => {
+test('a live target with an unknown alias is refused with a message naming it, before any listing', async (t) => {
   const { req } = await setup(t);
-  await assert.rejects(runReconcile({ ...req, dest: 'dst/bucket/prefix' }), {
-    code: 'S3MIG_TARGET_UNSUPPORTED',
-    message: /^dest dst\/bucket\/prefix: live targets are not supported/,
+  const home = await tempDir(t);
+  await assert.rejects(runReconcile({ ...req, dest: 'dst/bucket/prefix', aliasEnv: { env: {}, home } }), {
+    code: 'S3MIG_ALIAS_UNKNOWN',
+    message: /^dest dst\/bucket\/prefix: unknown alias "dst": set MC_HOST_dst=/,
   });
 });

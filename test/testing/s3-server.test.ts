@@ -1,0 +1,412 @@
+// The local S3 server harness: s3rver 3.7.1 with the corrections of src/testing/s3rver-patches.cjs
+// (listing in UTF-8 byte order, byte-correct StartAfter and continuation, CommonPrefixes from the keys,
+// a key index kept in step with writes, CopyObject's source decoded as S3 does).
+import { test, before, after } from 'node:test';
+import { createRequire } from 'node:module';
+import assert from 'node:assert/strict';
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListObjectsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
+  type ListObjectsV2CommandInput,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { startLocalS3, type LocalS3 } from '../../src/testing/s3-server.ts';
+import { connect, type S3Connection } from '../../src/s3/client.ts';
+import { Secret } from '../../src/core/secret.ts';
+
+const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+const sortBytes = (keys: string[]) => [...keys].sort(byteOrder);
+
+// Keys whose file-name, UTF-16 and UTF-8 orders differ: prefixes of other keys, characters around
+// '/', U+FF5E and U+FFFD against an astral emoji (UTF-16 puts U+1F600 first), a newline (which
+// s3rver's continuation-token parser stopped at), folders holding only folders.
+const KEYS = [
+  'a',
+  'a-b',
+  'a/b',
+  'a/b/c',
+  'a/b-c',
+  'a.txt',
+  'a0',
+  'A',
+  'b',
+  'b c',
+  'e',
+  'é',
+  'z',
+  '~',
+  '\uFF5E',
+  '\uFFFD',
+  '\u{1F600}',
+  '\u{1F600}/x',
+  'nl\nkey',
+  'dir/file',
+  'dir/sub-file',
+  'dir/sub/x/1',
+  'dir/sub/x/2',
+  'dir/sub/y/3',
+  'dir/sub2/z/4',
+  'dir/sub.d/5',
+  'dir/\u{1F600}/6',
+  'dir/\uFF5E/7',
+  'dir/~/8',
+  'marker/',
+  'marker/x/y',
+];
+
+let server: LocalS3;
+let conn: S3Connection;
+let s3: S3Client;
+const BUCKET = 'keys';
+
+function connectTo(endpoint: string): S3Connection {
+  return connect({ url: endpoint, region: 'us-east-1', pathStyle: true }, { accessKey: 'S3RVER', secretKey: new Secret('S3RVER') });
+}
+
+before(async () => {
+  server = await startLocalS3({ buckets: [BUCKET, 'copies', 'mutate'] });
+  conn = connectTo(server.endpoint);
+  s3 = conn.client;
+  await Promise.all(KEYS.map((Key) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: `body of ${Key}` }))));
+});
+
+after(async () => {
+  conn?.destroy();
+  await server?.stop();
+});
+
+interface Page {
+  keys: string[];
+  prefixes: string[];
+  keyCount: number | undefined;
+}
+
+/** Every page of a ListObjectsV2, following NextContinuationToken. */
+async function listPages(input: Omit<ListObjectsV2CommandInput, 'ContinuationToken'>, client = s3): Promise<Page[]> {
+  const pages: Page[] = [];
+  let token: string | undefined;
+  for (;;) {
+    const r = await client.send(new ListObjectsV2Command({ ...input, ContinuationToken: token }));
+    pages.push({
+      keys: (r.Contents ?? []).map((o) => o.Key!),
+      prefixes: (r.CommonPrefixes ?? []).map((p) => p.Prefix!),
+      keyCount: r.KeyCount,
+    });
+    assert.equal(r.IsTruncated ?? false, r.NextContinuationToken !== undefined, 'IsTruncated goes with NextContinuationToken');
+    if (!r.NextContinuationToken) return pages;
+    token = r.NextContinuationToken;
+    assert.ok(pages.length < 1000, 'listing does not end');
+  }
+}
+
+async function listAll(input: Omit<ListObjectsV2CommandInput, 'ContinuationToken'>, client = s3): Promise<string[]> {
+  return (await listPages(input, client)).flatMap((p) => p.keys);
+}
+
+/** What S3 answers to a delimiter listing: keys and common prefixes, one sequence in byte order. */
+function expectedEntries(keys: string[], prefix: string, delimiter: string): string[] {
+  const out: string[] = [];
+  for (const key of sortBytes(keys)) {
+    if (!key.startsWith(prefix)) continue;
+    const at = key.indexOf(delimiter, prefix.length);
+    const entry = at === -1 ? key : key.slice(0, at + delimiter.length);
+    if (out[out.length - 1] !== entry) out.push(entry);
+  }
+  return out;
+}
+
+test('a full listing is in UTF-8 byte order, not file-name or UTF-16 order', async () => {
+  const expected = sortBytes(KEYS);
+  // The test means something only if JavaScript's own order differs.
+  assert.notDeepEqual([...KEYS].sort(), expected);
+  assert.ok(expected.indexOf('\uFF5E') < expected.indexOf('\u{1F600}'), 'U+FF5E before the emoji in bytes');
+  assert.deepEqual(expected.slice(expected.indexOf('a'), expected.indexOf('a') + 6), ['a', 'a-b', 'a.txt', 'a/b', 'a/b-c', 'a/b/c']);
+
+  const r = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
+  assert.deepEqual(
+    r.Contents!.map((o) => o.Key),
+    expected,
+  );
+  assert.equal(r.KeyCount, KEYS.length);
+  assert.equal(r.IsTruncated, false);
+  const first = r.Contents!.find((o) => o.Key === 'é')!;
+  assert.equal(first.Size, Buffer.byteLength('body of é'));
+  assert.match(first.ETag!, /^"[0-9a-f]{32}"$/);
+
+  // ListObjects (V1) has the same order.
+  const v1 = await s3.send(new ListObjectsCommand({ Bucket: BUCKET }));
+  assert.deepEqual(
+    v1.Contents!.map((o) => o.Key),
+    expected,
+  );
+});
+
+test('paging with MaxKeys=3 gives the full listing, no key repeated or dropped', async () => {
+  const pages = await listPages({ Bucket: BUCKET, MaxKeys: 3 });
+  assert.equal(pages.length, Math.ceil(KEYS.length / 3));
+  for (const p of pages.slice(0, -1)) assert.equal(p.keys.length, 3);
+  assert.deepEqual(
+    pages.flatMap((p) => p.keys),
+    sortBytes(KEYS),
+  );
+
+  // V1 markers: the last key of each page.
+  const v1: string[] = [];
+  let marker: string | undefined;
+  for (;;) {
+    const r = await s3.send(new ListObjectsCommand({ Bucket: BUCKET, MaxKeys: 4, Marker: marker }));
+    const keys = (r.Contents ?? []).map((o) => o.Key!);
+    v1.push(...keys);
+    if (!r.IsTruncated) break;
+    marker = keys[keys.length - 1];
+  }
+  assert.deepEqual(v1, sortBytes(KEYS));
+});
+
+test('StartAfter at every key, and between keys, gives exactly the keys after it in bytes', async () => {
+  const sorted = sortBytes(KEYS);
+  for (let i = 0; i < sorted.length; i++) {
+    assert.deepEqual(await listAll({ Bucket: BUCKET, StartAfter: sorted[i] }), sorted.slice(i + 1), `StartAfter ${JSON.stringify(sorted[i])}`);
+  }
+  // Not keys themselves: after 'a' and before 'a-b' in bytes; U+FFFF sorts before the emoji in bytes, after it in UTF-16.
+  for (const after of ['a\u0000', 'a.', '\uFFFF', 'dir/sub/', '\u{10FFFF}']) {
+    const rest = sorted.filter((k) => byteOrder(k, after) > 0);
+    assert.deepEqual(await listAll({ Bucket: BUCKET, StartAfter: after }), rest, `StartAfter ${JSON.stringify(after)}`);
+  }
+  // With a prefix, and paging on top.
+  assert.deepEqual(
+    await listAll({ Bucket: BUCKET, Prefix: 'dir/', StartAfter: 'dir/sub-file', MaxKeys: 2 }),
+    sorted.filter((k) => k.startsWith('dir/') && byteOrder(k, 'dir/sub-file') > 0),
+  );
+});
+
+test('a delimiter listing gives CommonPrefixes for folders that hold only folders, interleaved in byte order', async () => {
+  const r = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'dir/', Delimiter: '/' }));
+  // dir/sub/ and dir/sub2/ hold only folders; s3rver left them out.
+  assert.deepEqual(
+    (r.CommonPrefixes ?? []).map((p) => p.Prefix),
+    ['dir/sub.d/', 'dir/sub/', 'dir/sub2/', 'dir/~/', 'dir/\uFF5E/', 'dir/\u{1F600}/'],
+  );
+  assert.deepEqual(
+    (r.Contents ?? []).map((o) => o.Key),
+    ['dir/file', 'dir/sub-file'],
+  );
+  assert.equal(r.KeyCount, 8, 'KeyCount counts keys and common prefixes');
+
+  const nested = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'dir/sub/', Delimiter: '/' }));
+  assert.deepEqual(
+    (nested.CommonPrefixes ?? []).map((p) => p.Prefix),
+    ['dir/sub/x/', 'dir/sub/y/'],
+  );
+  assert.equal(nested.Contents, undefined);
+
+  // A folder marker key (ends with the delimiter) is a key of its own folder's listing.
+  const marker = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'marker/', Delimiter: '/' }));
+  assert.deepEqual(
+    (marker.Contents ?? []).map((o) => o.Key),
+    ['marker/'],
+  );
+  assert.deepEqual(
+    (marker.CommonPrefixes ?? []).map((p) => p.Prefix),
+    ['marker/x/'],
+  );
+
+  // At the root.
+  const root = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Delimiter: '/' }));
+  const entries = [...(root.Contents ?? []).map((o) => o.Key!), ...(root.CommonPrefixes ?? []).map((p) => p.Prefix!)];
+  assert.deepEqual(sortBytes(entries), expectedEntries(KEYS, '', '/'));
+});
+
+test('delimiter listings page by MaxKeys over keys and common prefixes together', async () => {
+  for (const [prefix, maxKeys] of [
+    ['', 2],
+    ['dir/', 2],
+    ['dir/', 1],
+    ['dir/sub/', 1],
+    ['a', 2],
+    ['marker/', 1],
+  ] as const) {
+    const expected = expectedEntries(KEYS, prefix, '/');
+    const pages = await listPages({ Bucket: BUCKET, Prefix: prefix, Delimiter: '/', MaxKeys: maxKeys });
+    const got: string[] = [];
+    for (const [n, p] of pages.entries()) {
+      const entries = sortBytes([...p.keys, ...p.prefixes]);
+      assert.equal(p.keyCount, entries.length, 'KeyCount');
+      if (n < pages.length - 1) assert.equal(entries.length, maxKeys, `page ${n} of ${JSON.stringify(prefix)} is full`);
+      got.push(...entries);
+    }
+    assert.deepEqual(got, expected, `prefix ${JSON.stringify(prefix)}, MaxKeys ${maxKeys}`);
+    // The union of the pages is the one-page answer.
+    const one = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix, Delimiter: '/' }));
+    assert.deepEqual(
+      pages.flatMap((p) => p.keys),
+      (one.Contents ?? []).map((o) => o.Key),
+    );
+    assert.deepEqual(
+      pages.flatMap((p) => p.prefixes),
+      (one.CommonPrefixes ?? []).map((p) => p.Prefix),
+    );
+  }
+
+  // V1 with a delimiter: NextMarker may be a common prefix, and the next page steps over it.
+  const v1: string[] = [];
+  let marker: string | undefined;
+  for (;;) {
+    const r = await s3.send(new ListObjectsCommand({ Bucket: BUCKET, Prefix: 'dir/', Delimiter: '/', MaxKeys: 1, Marker: marker }));
+    v1.push(...(r.Contents ?? []).map((o) => o.Key!), ...(r.CommonPrefixes ?? []).map((p) => p.Prefix!));
+    if (!r.IsTruncated) break;
+    assert.ok(r.NextMarker, 'NextMarker with a delimiter');
+    marker = r.NextMarker;
+  }
+  assert.deepEqual(v1, expectedEntries(KEYS, 'dir/', '/'));
+});
+
+test('CopyObject finds source keys with reserved characters, spaces and non-ASCII, and keeps their bytes', async () => {
+  const sources = [
+    'plus+sign',
+    'amp&er=sand?q#frag',
+    'punct,semi;colon:at@dollar$',
+    'percent%41%2F%',
+    'space and  two',
+    'dir/ünïcødé ½ 😀',
+    'all + & = ? # , ; : @ $ % é/deep',
+  ];
+  for (const [n, key] of sources.entries()) {
+    const body = `copy source ${n}: ${key}`;
+    const put = await s3.send(new PutObjectCommand({ Bucket: 'copies', Key: key, Body: body }));
+    // Encoded as S3 asks: percent-encoded, '/' kept or encoded.
+    for (const [m, copySource] of [
+      `copies/${encodeURIComponent(key)}`,
+      `copies/${key.split('/').map(encodeURIComponent).join('/')}`,
+      `/copies/${encodeURIComponent(key)}?versionId=null`,
+    ].entries()) {
+      const dest = `copied/${m}/${key}`;
+      const r = await s3.send(new CopyObjectCommand({ Bucket: 'copies', Key: dest, CopySource: copySource }));
+      assert.equal(r.CopyObjectResult?.ETag, put.ETag, `${copySource}`);
+      const got = await s3.send(new GetObjectCommand({ Bucket: 'copies', Key: dest }));
+      assert.equal(await got.Body!.transformToString(), body);
+    }
+  }
+  const listed = await listAll({ Bucket: 'copies', Prefix: 'copied/1/' });
+  assert.deepEqual(listed, sortBytes(sources.map((k) => `copied/1/${k}`)));
+
+  // A missing source is still NoSuchKey, and a malformed encoding is refused, not a crash.
+  await assert.rejects(
+    s3.send(new CopyObjectCommand({ Bucket: 'copies', Key: 'x', CopySource: `copies/${encodeURIComponent('plus sign')}` })),
+    (err: Error & { $metadata?: { httpStatusCode?: number } }) => err.name === 'NoSuchKey' && err.$metadata?.httpStatusCode === 404,
+  );
+  await assert.rejects(
+    s3.send(new CopyObjectCommand({ Bucket: 'copies', Key: 'x', CopySource: 'copies/bad%E0%A4%A' })),
+    (err: Error & { $metadata?: { httpStatusCode?: number } }) => err.$metadata?.httpStatusCode === 400,
+  );
+});
+
+test('listings follow puts, overwrites, copies, deletes, multi-deletes and multipart uploads made after a first listing', async () => {
+  const B = 'mutate';
+  const initial = ['m/1', 'm/2', 'm/3', 'n', 'o/p/q'];
+  for (const Key of initial) await s3.send(new PutObjectCommand({ Bucket: B, Key, Body: Key }));
+  assert.deepEqual(await listAll({ Bucket: B }), sortBytes(initial)); // builds the index
+
+  const expected = new Set(initial);
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: 'm/1-new', Body: 'x' }));
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: '\u{1F600}', Body: 'x' }));
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: 'n', Body: 'overwritten' }));
+  expected.add('m/1-new').add('\u{1F600}');
+  await s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'm/2' }));
+  expected.delete('m/2');
+  await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'copy of n', CopySource: `${B}/n` }));
+  expected.add('copy of n');
+  await s3.send(new DeleteObjectsCommand({ Bucket: B, Delete: { Objects: [{ Key: 'm/3' }, { Key: 'o/p/q' }, { Key: 'never there' }] } }));
+  expected.delete('m/3');
+  expected.delete('o/p/q');
+  const mp = await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'multi/part' }));
+  const part = await s3.send(new UploadPartCommand({ Bucket: B, Key: 'multi/part', UploadId: mp.UploadId, PartNumber: 1, Body: 'part one' }));
+  assert.deepEqual(await listAll({ Bucket: B }), sortBytes([...expected]), 'an upload in progress is not listed');
+  await s3.send(
+    new CompleteMultipartUploadCommand({ Bucket: B, Key: 'multi/part', UploadId: mp.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }),
+  );
+  expected.add('multi/part');
+
+  assert.deepEqual(await listAll({ Bucket: B }), sortBytes([...expected]));
+  assert.deepEqual(await listAll({ Bucket: B, MaxKeys: 2 }), sortBytes([...expected]));
+
+  // Many writes between two listings (the index merges them rather than splicing one by one).
+  const bulk = Array.from({ length: 90 }, (_, i) => `bulk/${(i * 37) % 90}${i % 2 ? '\u{1F600}' : '\uFF5E'}`);
+  await Promise.all(bulk.map((Key) => s3.send(new PutObjectCommand({ Bucket: B, Key, Body: Key }))));
+  for (const k of bulk) expected.add(k);
+  assert.deepEqual(await listAll({ Bucket: B, MaxKeys: 1000 }), sortBytes([...expected]));
+  const gone = bulk.filter((_, i) => i % 3 !== 0);
+  await Promise.all(gone.map((Key) => s3.send(new DeleteObjectCommand({ Bucket: B, Key }))));
+  await Promise.all(['bulk/new-1', 'bulk/0\uFF5E', 'm/1'].map((Key) => s3.send(new PutObjectCommand({ Bucket: B, Key, Body: Key }))));
+  for (const k of gone) expected.delete(k);
+  expected.add('bulk/new-1').add('bulk/0\uFF5E').add('m/1');
+  assert.deepEqual(await listAll({ Bucket: B, MaxKeys: 7 }), sortBytes([...expected]));
+  const n = (await s3.send(new ListObjectsV2Command({ Bucket: B, Prefix: 'n' }))).Contents!;
+  assert.equal(n.length, 1, 'an overwrite is one key');
+  assert.equal(n[0]!.Size, 'overwritten'.length);
+  const delim = await s3.send(new ListObjectsV2Command({ Bucket: B, Delimiter: '/' }));
+  assert.deepEqual(
+    (delim.CommonPrefixes ?? []).map((p) => p.Prefix),
+    ['bulk/', 'm/', 'multi/'],
+    'o/ is gone with its last key',
+  );
+
+  // A deleted and re-created bucket starts empty.
+  await s3.send(new CreateBucketCommand({ Bucket: 'again' }));
+  await s3.send(new PutObjectCommand({ Bucket: 'again', Key: 'k', Body: 'k' }));
+  assert.deepEqual(await listAll({ Bucket: 'again' }), ['k']);
+  await s3.send(new DeleteObjectCommand({ Bucket: 'again', Key: 'k' }));
+  await s3.send(new DeleteBucketCommand({ Bucket: 'again' }));
+  await s3.send(new CreateBucketCommand({ Bucket: 'again' }));
+  assert.deepEqual(await listAll({ Bucket: 'again' }), []);
+});
+
+test('a continuation token from another bucket, or garbage, is refused', async () => {
+  const first = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, MaxKeys: 1 }));
+  assert.ok(first.NextContinuationToken);
+  for (const token of [first.NextContinuationToken, 'bm90IGEgdG9rZW4gYXQgYWxsIQ==']) {
+    await assert.rejects(
+      s3.send(new ListObjectsV2Command({ Bucket: 'copies', ContinuationToken: token })),
+      (err: Error & { $metadata?: { httpStatusCode?: number } }) => err.name === 'InvalidArgument' && err.$metadata?.httpStatusCode === 400,
+    );
+  }
+});
+
+test('the key index folds in noted writes by splicing or by merging, always in byte order', () => {
+  const require = createRequire(import.meta.url);
+  const { KeyIndex } = require('../../src/testing/s3rver-patches.cjs') as {
+    KeyIndex: new (keys: string[]) => { keys: string[]; note(key: string, present: boolean): void; flush(): { keys: string[] } };
+  };
+  const alphabet = ['a', 'b', '/', '-', '~', 'é', '\uFF5E', '\uFFFD', '\u{1F600}', '\u{10000}'];
+  let seed = 42; // mulberry32: deterministic, and its low bits are as random as its high ones
+  const rand = (n: number) => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) % n;
+  };
+  const randomKey = () => Array.from({ length: 1 + rand(4) }, () => alphabet[rand(alphabet.length)]).join('');
+  const truth = new Set<string>(Array.from({ length: 200 }, randomKey));
+  const index = new KeyIndex([...truth]);
+  assert.deepEqual(index.keys, sortBytes([...truth]));
+  for (const batch of [1, 5, 64, 65, 300, 2, 1000]) {
+    for (let i = 0; i < batch; i++) {
+      const key = rand(3) === 0 && truth.size ? [...truth][rand(truth.size)]! : randomKey();
+      const present = rand(2) === 0;
+      index.note(key, present);
+      if (present) truth.add(key);
+      else truth.delete(key);
+    }
+    assert.deepEqual(index.flush().keys, sortBytes([...truth]), `after a batch of ${batch}`);
+  }
+});
