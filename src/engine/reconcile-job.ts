@@ -167,6 +167,18 @@ export interface CompareContext {
 }
 
 const RECHECK_PREFIX = 'recheck:';
+const RECHECK_CONCURRENCY = 16;
+
+/** Runs `fn` over `items` with at most `limit` at once; the first failure rejects (after the others settle). */
+async function inPool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
 
 /**
  * Design §5: an ETag mismatch found live is re-checked with HEAD; an SSE-KMS or SSE-C object's ETag is not
@@ -182,12 +194,16 @@ async function recheckEtag(ctx: CompareContext, v: Verdict): Promise<void> {
   const live = ctx.live;
   if (!live || (!live.source && !live.dest)) return;
   let outcome = 'plain';
-  for (const side of SIDES) {
-    const l = live[side];
-    if (!l) continue;
-    const head = await headObject(l.conn, l.target.bucket, l.target.prefix + v.key, ctx.signal ? { signal: ctx.signal } : {});
+  const heads = await Promise.all(
+    SIDES.map(async (side) => {
+      const l = live[side];
+      return l ? headObject(l.conn, l.target.bucket, l.target.prefix + v.key, ctx.signal ? { signal: ctx.signal } : {}) : null;
+    }),
+  );
+  SIDES.forEach((side, i) => {
+    const head = heads[i];
     if (head && isEncryptedForEtag(head)) outcome = `${side}:${head.serverSideEncryption ?? head.sseCustomerAlgorithm ?? 'encrypted'}`;
-  }
+  });
   if (ctx.checkpoints) await ctx.db.putMeta(RECHECK_PREFIX + v.key, outcome);
   if (outcome !== 'plain') v.category = 'unverified';
 }
@@ -252,8 +268,10 @@ export async function compare(ctx: CompareContext): Promise<{ tally: Tally; repo
     meter.sample(tally.counts.source + tally.counts.dest, started);
     const after = lastKey ?? undefined;
     for await (const verdicts of reconcile(db.side('source').entries(1000, after), db.side('dest').entries(1000, after))) {
+      // ETag mismatches are re-checked with HEAD, many at once, before they are counted.
+      const toRecheck = verdicts.filter((v) => v.category === 'etagMismatch');
+      if (toRecheck.length > 0) await inPool(toRecheck, RECHECK_CONCURRENCY, (v) => recheckEtag(ctx, v));
       for (const v of verdicts) {
-        if (v.category === 'etagMismatch') await recheckEtag(ctx, v);
         tally.add(v);
         if (v.category !== 'matched') {
           const unknown =

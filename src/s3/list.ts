@@ -117,6 +117,9 @@ export interface DelimiterLevel {
   prefixes: string[];
   objects: number;
   truncated: boolean;
+  /** The last two names (keys or folders) of the last page read, in byte order: where the level went on. */
+  first: string | null;
+  last: string | null;
 }
 
 /** One level of a delimiter listing: the sub-folders (full keys) and the number of objects directly in it. */
@@ -124,19 +127,59 @@ export async function listLevel(t: ListTarget, level: string, options: ListOptio
   const prefixes: string[] = [];
   let objects = 0;
   let token: string | undefined;
+  let first: string | null = null;
+  let last: string | null = null;
+  const see = (name: string) => {
+    if (last === null || compareKeys(name, last) > 0) {
+      first = last;
+      last = name;
+    } else if (first === null || compareKeys(name, first) > 0) {
+      first = name;
+    }
+  };
   for (let page = 0; page < (options.maxPages ?? 20); page++) {
-    const out = await listPage(t, { prefix: level, delimiter: '/', maxKeys: 1000, ...(token ? { token } : {}) }, options);
+    const out = await listPage(t, { prefix: level, delimiter: '/', maxKeys: options.pageSize ?? 1000, ...(token ? { token } : {}) }, options);
     const encoded = out.EncodingType === 'url';
-    for (const p of out.CommonPrefixes ?? []) if (p.Prefix) prefixes.push(decodeListedKey(p.Prefix, encoded));
+    for (const p of out.CommonPrefixes ?? []) {
+      if (!p.Prefix) continue;
+      const name = decodeListedKey(p.Prefix, encoded);
+      prefixes.push(name);
+      see(name);
+    }
+    for (const o of out.Contents ?? []) if (o.Key !== undefined) see(decodeListedKey(o.Key, encoded));
     objects += out.Contents?.length ?? 0;
-    if (!out.IsTruncated || !out.NextContinuationToken) return { prefixes: prefixes.sort(compareKeys), objects, truncated: false };
+    if (!out.IsTruncated || !out.NextContinuationToken) return { prefixes: prefixes.sort(compareKeys), objects, truncated: false, first, last };
     token = out.NextContinuationToken;
   }
-  return { prefixes: prefixes.sort(compareKeys), objects, truncated: true };
+  return { prefixes: prefixes.sort(compareKeys), objects, truncated: true, first, last };
 }
 
+const DIGITS = '0123456789';
+const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 /** Split characters for a level whose keys are not in folders: digits and letters, in byte order. */
-const CHAR_SPLITS = [...'0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'];
+const CHAR_SPLITS = [...(DIGITS + UPPER + LOWER)];
+
+/**
+ * Split points for the part of a level not yet seen, beyond `last`: at each position from where the
+ * seen names start to differ back to the level, the next characters of the same class (digits after a
+ * digit, letters after a letter), back through the run of characters of one class that the names count
+ * in. `obj-000000 … obj-000999` seen gives obj-001 … obj-009, obj-01 … obj-09, obj-1 … obj-9: the ranges
+ * a counter-named flat bucket continues into.
+ */
+export function splitsBeyond(level: string, first: string, last: string): string[] {
+  let common = 0;
+  while (common < first.length && common < last.length && first.charCodeAt(common) === last.charCodeAt(common)) common++;
+  const classOf = (ch: string) => (DIGITS.includes(ch) ? DIGITS : UPPER.includes(ch) ? UPPER : LOWER.includes(ch) ? LOWER : '');
+  const out: string[] = [];
+  const start = Math.min(common, last.length - 1);
+  const run = classOf(last[start] ?? '');
+  // Back through the run of same-class characters that the names count in.
+  for (let p = start; p >= level.length && run !== '' && classOf(last[p]!) === run; p--) {
+    for (const c of run) if (c > last[p]!) out.push(last.slice(0, p) + c);
+  }
+  return out;
+}
 
 /** Picks at most `count - 1` evenly spaced bounds and returns the ranges between them, covering every key. */
 export function rangesFromBounds(bounds: string[], count: number): KeyRange[] {
@@ -161,27 +204,56 @@ export interface RangePlan {
   basis: string;
 }
 
+async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
 /**
- * Splits a target's key space into ranges for `concurrency` listers: the folders of the first level that
- * has more than one (descending through single folders), else fixed character split points. More ranges
- * than listers (4 per lister) so that uneven ranges even out across the pool.
+ * Splits a target's key space into ranges for `concurrency` listers, from one page of each level: the
+ * folders of the first levels (each level's folders looked into at once, up to three levels down) and,
+ * where a level holds more than a page, split points beyond what that page showed. More ranges than
+ * listers (4 per lister) so that uneven ranges even out across the pool. A target that fits in one
+ * page is one range.
  */
 export async function planRanges(t: ListTarget, concurrency: number, options: ListOptions = {}): Promise<RangePlan> {
   if (concurrency <= 1) return { ranges: [{ lo: null, hi: null }], basis: 'single stream' };
-  const target = concurrency * 4;
-  let level = t.prefix;
-  for (let depth = 0; depth < 4; depth++) {
-    const found = await listLevel(t, level, { ...options, maxPages: 10 });
-    if (found.prefixes.length === 1 && found.objects === 0) {
-      level = found.prefixes[0]!;
-      continue;
-    }
-    if (found.prefixes.length >= 2) {
-      const ranges = rangesFromBounds(found.prefixes, target);
-      return { ranges, basis: `${found.prefixes.length}${found.truncated ? '+' : ''} folders under ${JSON.stringify(level)}` };
-    }
-    break;
+  const want = concurrency * 4;
+  const root = await listLevel(t, t.prefix, { ...options, maxPages: 1 });
+  if (!root.truncated && root.prefixes.length === 0) {
+    return { ranges: [{ lo: null, hi: null }], basis: `${root.objects} object(s), one page` };
   }
-  const ranges = rangesFromBounds(CHAR_SPLITS.map((c) => level + c), target);
-  return { ranges, basis: `character split points under ${JSON.stringify(level)}` };
+  const bounds: string[] = [...root.prefixes];
+  const folders = new Set(root.prefixes);
+  let levels = 1;
+  if (root.truncated && root.first !== null && root.last !== null) bounds.push(...splitsBeyond(t.prefix, root.first, root.last));
+  let frontier = root.prefixes;
+  for (let depth = 1; depth <= 3 && bounds.length < want && frontier.length > 0; depth++) {
+    const looked = frontier.slice(0, want);
+    const found = await inParallel(looked, concurrency, (f) => listLevel(t, f, { ...options, maxPages: 1 }));
+    const next: string[] = [];
+    looked.forEach((folder, i) => {
+      const level = found[i]!;
+      for (const p of level.prefixes) {
+        bounds.push(p);
+        folders.add(p);
+        next.push(p);
+      }
+      if (level.truncated && level.first !== null && level.last !== null) bounds.push(...splitsBeyond(folder, level.first, level.last));
+    });
+    frontier = next;
+    levels++;
+  }
+  if (bounds.length === 0) bounds.push(...CHAR_SPLITS.map((c) => t.prefix + c));
+  const ranges = rangesFromBounds(bounds, want);
+  return { ranges, basis: `${folders.size} folder(s) over ${levels} level(s) and ${bounds.length - folders.size} split point(s)` };
 }

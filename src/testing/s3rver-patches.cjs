@@ -13,7 +13,12 @@
 //      StartAfter inside a prefix still gets the prefix);
 //    - a per-bucket sorted key index (built once per bucket by one walk, then kept in step with
 //      every put, copy, delete, multipart completion, bucket delete and reset), a binary search for
-//      the page start, and metadata read (synchronously) only for the keys of the page.
+//      the page start;
+//    - with it, per key, what a listing shows of the object (size, ETag, last-modified; the storage
+//      class is always STANDARD): read from disk (synchronously) the first time the key is listed,
+//      then kept until a write to the key (put, copy onto it, delete, multipart completion) or the
+//      index itself (bucket created or deleted, reset, failed multipart completion) is dropped, so a
+//      warm page reads nothing from disk and does not hold up s3rver's event loop.
 // 2. CopyObject: x-amz-copy-source decoded with decodeURIComponent (after an optional
 //    ?versionId=...), so source keys with + & = ? # , ; : @ $ % and the like are found.
 const fs = require('fs');
@@ -83,6 +88,10 @@ const byBytes = (a, b) => Buffer.compare(a.buf, b.buf);
  * A bucket's keys in byte order. Writes only note the key's new state (O(1), so a bulk load into a
  * listed bucket costs nothing per put); the next listing folds the notes in: a few by splicing, many
  * by one merge.
+ *
+ * `listed` caches, per key, what its listing entry shows (a ListedMeta), filled lazily by the listing
+ * that first needs it; noting a write to a key drops the key's entry at once, so the next listing
+ * reads it again from disk.
  */
 class KeyIndex {
   constructor(keys) {
@@ -91,10 +100,12 @@ class KeyIndex {
     this.keys = entries.map((e) => e.key);
     this.bufs = entries.map((e) => e.buf);
     this.pending = new Map(); // key -> present on disk after the latest write
+    this.listed = new Map(); // key -> ListedMeta
   }
 
   note(key, present) {
     this.pending.set(key, present);
+    this.listed.delete(key);
   }
 
   /** Applies the noted writes; then keys/bufs are current. */
@@ -238,14 +249,23 @@ function readSmallFileSync(file) {
   }
 }
 
+/** What a listing entry shows of an object; its ETag is the quoted MD5, as getMetadata gives it. */
+class ListedMeta {
+  constructor(size, etag, mtimeMs) {
+    this.size = size;
+    this.etag = etag;
+    this.mtimeMs = mtimeMs; // whole seconds: getMetadata's last-modified is toUTCString() of the mtime
+  }
+}
+
 /**
- * What FilesystemStore#getMetadata gives, read synchronously: about four times faster than its
- * three asynchronous reads per key through libuv's small thread pool (1,000 keys: ~60 ms against
- * ~250 ms), which is what keeps pages of a large bucket near 100 ms. undefined when the object is
- * gone (deleted while listing); MISSING_MD5 when its .md5 file is missing, which getMetadata itself
- * recomputes and writes.
+ * What a listing needs of FilesystemStore#getMetadata (size and last-modified from a stat, ETag from
+ * the .md5 file; metadata.json holds nothing a listing shows), read synchronously: about four times
+ * faster than getMetadata's asynchronous reads through libuv's small thread pool, and done once per key
+ * (then cached in the index). undefined when the object is gone (deleted while listing); MISSING_MD5
+ * when its .md5 file is missing, which getMetadata itself recomputes and writes.
  */
-function listingMetadataSync(store, bucket, key) {
+function listedMetaSync(store, bucket, key) {
   const objectPath = store.getResourcePath(bucket, key, 'object');
   let stat;
   let md5;
@@ -261,18 +281,27 @@ function listingMetadataSync(store, bucket, key) {
     if (err.code === 'ENOENT') return MISSING_MD5;
     throw err;
   }
-  let storedMetadata;
-  try {
-    storedMetadata = JSON.parse(readSmallFileSync(store.getResourcePath(bucket, key, 'metadata.json')));
-  } catch (err) {
-    if (err.code !== 'ENOENT') throw err;
-  }
-  return {
-    ...storedMetadata,
-    etag: JSON.stringify(md5),
-    'last-modified': stat.mtime.toUTCString(),
-    'content-length': stat.size,
+  return new ListedMeta(stat.size, JSON.stringify(md5), Math.floor(stat.mtimeMs / 1000) * 1000);
+}
+
+/**
+ * The S3Object of a listing entry, as new S3Object(bucket, key, null, getMetadata(...)) would be for
+ * what the bucket controller reads of it (key, size, lastModifiedDate, metadata.etag), without
+ * S3Object's lodash picking (a sixth of a page's time) and without metadata.json's headers, which no
+ * listing shows.
+ */
+function listedObject(bucket, key, meta) {
+  const object = Object.create(S3Object.prototype);
+  object.bucket = bucket;
+  object.key = key;
+  object.content = null;
+  object.metadata = {
+    etag: meta.etag,
+    'last-modified': new Date(meta.mtimeMs).toUTCString(),
+    'content-length': meta.size,
+    'content-type': 'binary/octet-stream',
   };
+  return object;
 }
 
 /**
@@ -282,7 +311,8 @@ function listingMetadataSync(store, bucket, key) {
  */
 async function listObjects(bucket, options) {
   const { delimiter = '', startAfter = '', prefix = '', maxKeys = Infinity } = options || {};
-  const { keys, bufs } = getIndex(this, bucket);
+  const index = getIndex(this, bucket);
+  const { keys, bufs } = index;
   const afterBuf = startAfter ? utf8(startAfter) : null;
 
   let i = lowerBound(bufs, utf8(prefix));
@@ -316,22 +346,36 @@ async function listObjects(bucket, options) {
     i = next;
   }
 
-  const pageKeys = entries.filter((e) => e.key !== undefined).map((e) => e.key);
-  const metadataArr = [];
-  for (const key of pageKeys) {
-    let metadata = listingMetadataSync(this, bucket, key);
-    if (metadata === MISSING_MD5) {
-      metadata = await this.getMetadata(bucket, key).catch((err) => {
-        if (err.code === 'ENOENT') return undefined;
-        throw err;
-      });
+  // Metadata from the index's cache, else from disk (then cached). All of it is read before the first
+  // await, so no write is noted between a key's read and its caching; what the asynchronous fallback
+  // reads is not cached (a write may have been noted meanwhile; it leaves the .md5 file for next time).
+  const { listed } = index;
+  let objects = [];
+  const slow = [];
+  for (const e of entries) {
+    if (e.key === undefined) continue;
+    let meta = listed.get(e.key);
+    if (meta === undefined) {
+      meta = listedMetaSync(this, bucket, e.key);
+      if (meta === undefined) continue; // deleted since the index saw it; its write will be noted
+      if (meta === MISSING_MD5) {
+        slow.push(objects.length);
+        objects.push(e.key);
+        continue;
+      }
+      listed.set(e.key, meta);
     }
-    metadataArr.push(metadata);
+    objects.push(listedObject(bucket, e.key, meta));
   }
-  const objects = [];
-  pageKeys.forEach((key, n) => {
-    if (metadataArr[n] !== undefined) objects.push(new S3Object(bucket, key, null, metadataArr[n]));
-  });
+  for (const n of slow) {
+    const key = objects[n];
+    const metadata = await this.getMetadata(bucket, key).catch((err) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    objects[n] = metadata === undefined ? undefined : new S3Object(bucket, key, null, metadata);
+  }
+  if (slow.length) objects = objects.filter((o) => o !== undefined);
   const last = entries[entries.length - 1];
   return {
     objects,

@@ -457,7 +457,7 @@ test('parallel listing (8 listers, many ranges) equals single-stream listing key
   assert.match(rangeLogs(one.run, 'source')[0]!.message, /^source: listing 1 key range\(s\) with 1 lister\(s\)/);
   const multi = rangeLogs(eight.run, 'source');
   assert.equal(multi.length, 1);
-  const ranges = Number(/listing (\d+) key range\(s\) with 8 lister\(s\), split by \d+ folders/.exec(multi[0]!.message)?.[1]);
+  const ranges = Number(/listing (\d+) key range\(s\) with 8 lister\(s\), split by \d+ folder\(s\)/.exec(multi[0]!.message)?.[1]);
   assert.ok(ranges > 1, multi[0]!.message);
 
   const a = await readFile(join(one.rep, 'differences.ndjson'), 'utf8');
@@ -756,7 +756,7 @@ test('planRanges splits a bucket by its folders into contiguous ranges; listing 
   assert.deepEqual(single.map((e) => e.key), sortBytes(BIG));
 
   const plan = await planRanges(target, 4);
-  assert.match(plan.basis, /^22 folders\b/);
+  assert.match(plan.basis, /^22 folder\(s\) over 1 level\(s\)/);
   assertContiguous(plan.ranges);
   assert.ok(plan.ranges.length <= 16);
   const pieces = [];
@@ -765,8 +765,11 @@ test('planRanges splits a bucket by its folders into contiguous ranges; listing 
 
   // A folder without sub-folders splits at character points; the keys before '0' and after 'z' are covered too.
   const flat = listTarget(conn, 'big', 'flat/');
-  const flatPlan = await planRanges(flat, 2);
-  assert.match(flatPlan.basis, /character split points/);
+  assert.deepEqual((await planRanges(flat, 2)).ranges, [{ lo: null, hi: null }], 'a level that fits in one page is one range');
+  // Seen through pages of 10, the level goes on past its first page: split points beyond it.
+  const flatPlan = await planRanges(flat, 2, { pageSize: 10 });
+  assert.match(flatPlan.basis, /^0 folder\(s\) over 1 level\(s\) and \d+ split point\(s\)$/);
+  assert.ok(flatPlan.ranges.length > 1);
   assertContiguous(flatPlan.ranges);
   const flatSingle = await listAll(flat, { lo: null, hi: null });
   assert.equal(flatSingle.length, 107);
@@ -775,8 +778,9 @@ test('planRanges splits a bucket by its folders into contiguous ranges; listing 
   assert.deepEqual(flatPieces.map((e) => e.key), flatSingle.map((e) => e.key));
   assert.deepEqual(flatPieces, flatSingle);
 
-  // Single folders are descended through: photos/ holds only folders at its first level in src.
+  // Folders are looked into, level by level: photos/ holds only folders at its first level in src.
   const photos = await planRanges(listTarget(conn, 'src', 'photos/'), 2);
   assertContiguous(photos.ranges);
-  assert.match(photos.basis, /folders under "photos\/"/);
+  assert.match(photos.basis, /^\d+ folder\(s\) over [23] level\(s\)/);
+  assert.ok(photos.ranges.every((r) => (r.lo === null || r.lo.startsWith('photos/')) && (r.hi === null || r.hi.startsWith('photos/'))));
 });
