@@ -73,6 +73,10 @@ test('operator mistakes: one line on stderr naming the thing, exit 2, no stack t
     [['reconcile', 'inventory:src.ndjson', 'bogus'], /^s3mig: target "bogus" is neither inventory:FILE nor ALIAS\/BUCKET\[\/PREFIX\]$/],
     [['frobnicate'], /^s3mig: Unknown argument: frobnicate \(see s3mig --help\)$/],
     [['reconcile', 'inventory:src.ndjson', 'inventory:dst.ndjson', '--bogus-flag'], /^s3mig: Unknown arguments?: bogus-flag/],
+    [['reconcile', 'a/b', 'c/d', '--engine', 'mc'], /^s3mig: --engine mc: the mc driver is not in this build yet; use --engine native \(or auto\)$/],
+    [['reconcile', 'inventory:src.ndjson', 'inventory:dst.ndjson', '--list-concurrency', '0'], /^s3mig: --list-concurrency must be a whole number from 1 to 256, not 0$/],
+    [['fix', 'nojob', '--concurrency', '1.5'], /^s3mig: --concurrency must be a whole number from 1 to 256, not 1\.5$/],
+    [['fix', 'nojob'], /nojob/],
   ];
   for (const [args, re] of cases) {
     const r = await s3mig(t, args, dir);
@@ -81,6 +85,13 @@ test('operator mistakes: one line on stderr naming the thing, exit 2, no stack t
     assert.equal(r.stderr.trimEnd().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
     assert.doesNotMatch(r.stderr, /\bat .*\.ts:\d+/);
   }
+});
+
+test('a CA bundle that cannot be read is a one-line error naming it', async (t) => {
+  const dir = await inventories(t, CLEAN);
+  const r = await s3mig(t, ['reconcile', 'a/bucket', 'inventory:dst.ndjson', '--ca-bundle', 'missing.pem'], dir, { MC_HOST_a: 'https://K:S@127.0.0.1:9' });
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, `s3mig: cannot read CA bundle ${dir}/missing.pem: ENOENT`);
 });
 
 test('jobs lists every job of the state directory from its job.json', async (t) => {

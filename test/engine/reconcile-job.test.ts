@@ -207,3 +207,23 @@ test('a live target with an unknown alias is refused with a message naming it, b
     message: /^dest dst\/bucket\/prefix: unknown alias "dst": set MC_HOST_dst=/,
   });
 });
+
+test('over 100,000 source objects the strategy is large-scale, estimated by sampling, and said why', async (t) => {
+  const dir = await tempDir(t);
+  const lines = Array.from({ length: 120_000 }, (_, i) => ({ key: `k/${String(i).padStart(7, '0')}`, size: 1, etag: MD5_A }));
+  await writeInventory(dir, 'src.ndjson', lines);
+  await writeInventory(dir, 'dst.ndjson.gz', lines, true);
+  const events: EngineEvent[] = [];
+  const bus = new EventBus();
+  bus.subscribe((e) => events.push(e));
+  const summary = await runReconcile({ source: `inventory:${join(dir, 'src.ndjson')}`, dest: `inventory:${join(dir, 'dst.ndjson.gz')}`, stateDir: join(dir, 'state'), reportDir: join(dir, 'rep'), bus });
+  assert.equal(summary.outcome, 'clean');
+  assert.equal(summary.strategy?.name, 'large-scale');
+  assert.equal(summary.strategy?.batchEntries, 10_000);
+  assert.match(summary.strategy!.reason, /^about [\d,]+ source objects \(sampled from the first 65,536 bytes of the file\): more than 100,000$/);
+  const est = summary.strategy!.estimate;
+  // The sample is close: within 2 % of the truth; the gzip side reads its size from the trailer.
+  for (const side of [est.source, est.dest]) assert.ok(Math.abs(side.objects - 120_000) < 2_400, `${side.objects}`);
+  const stateEvents = events.filter((e) => e.type === 'job:state').map((e) => (e as { state: string; reason?: string }));
+  assert.equal(stateEvents.find((e) => e.state === 'preparing')?.reason, summary.strategy!.reason);
+});
