@@ -9,7 +9,6 @@ import { S3migError, isS3migError, oneLine } from '../core/errors.ts';
 import { listJobs, resolveStateDir } from '../store/state-dir.ts';
 import { EventBus, type EngineEvent } from '../engine/events.ts';
 import { resumeJob, rewriteReports, runReconcile } from '../engine/reconcile-job.ts';
-import { fixJob } from '../engine/fix-job.ts';
 import type { Summary } from '../core/summary.ts';
 import { formatJobs, formatSummary } from './format.ts';
 import { progressPrinter } from './progress.ts';
@@ -123,6 +122,7 @@ async function fixCommand(io: Io, args: CommonArgs & { job: string; 'delete-extr
   if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 256)) {
     throw new S3migError('S3MIG_USAGE', `--concurrency must be a whole number from 1 to 256, not ${n}`);
   }
+  const { fixJob } = await import('../engine/fix-job.ts');
   const summary = await runJobCommand(io, args, (bus, signal) =>
     fixJob({
       stateDir,

@@ -21,9 +21,11 @@ import { failpoint } from './failpoint.ts';
 import { INGEST_CHECKPOINT_KEY, PROGRESS_INTERVAL_MS, ingestListing, type IngestCheckpoint } from './ingest.ts';
 import { describeFsError, estimateInventory, readInventory } from '../targets/inventory-file.ts';
 import type { Strategy, SideEstimate, JobOptions } from '../core/job-record.ts';
-import { headObject, isEncryptedForEtag } from '../s3/objects.ts';
-import { ingestLive } from './live-ingest.ts';
-import { reopenLive, validateLive, type LiveEnv, type LiveSide } from './live-targets.ts';
+// The S3 engine (the AWS SDK) loads only for jobs with a live target: it doubles the start-up time.
+import type { LiveEnv, LiveSide } from './live-targets.ts';
+const liveTargets = () => import('./live-targets.ts');
+const liveIngest = () => import('./live-ingest.ts');
+const s3Objects = () => import('../s3/objects.ts');
 import type { Verdict } from '../core/reconcile.ts';
 
 export interface ReconcileRequest {
@@ -114,6 +116,7 @@ async function ingestBoth(job: JobHandle, db: JobDb, live: LiveSides, signal: Ab
     try {
       const lister = live[side];
       if (lister) {
+        const { ingestLive } = await liveIngest();
         const done = await ingestLive(db.side(side), side, lister.target, {
           concurrency: job.record.strategy?.listConcurrency ?? job.record.options.listConcurrency ?? DEFAULT_LIST_CONCURRENCY,
           batchEntries: job.record.strategy?.batchEntries ?? 10_000,
@@ -194,6 +197,7 @@ async function recheckEtag(ctx: CompareContext, v: Verdict): Promise<void> {
   const live = ctx.live;
   if (!live || (!live.source && !live.dest)) return;
   let outcome = 'plain';
+  const { headObject, isEncryptedForEtag } = await s3Objects();
   const heads = await Promise.all(
     SIDES.map(async (side) => {
       const l = live[side];
@@ -378,7 +382,7 @@ async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: Job
       for (const side of SIDES) {
         const record = records[side];
         if (record.kind === 'live') {
-          const opened = await validateLive(side, record, job.record.options, aliasEnv);
+          const opened = await (await liveTargets()).validateLive(side, record, job.record.options, aliasEnv);
           live[side] = opened;
           records[side] = opened.record;
           job.emit({ type: 'log', level: 'info', side, message: `${side}: ${record.spec} is bucket "${opened.record.bucket}" on ${opened.record.endpoint} (${opened.alias.origin}, region ${opened.record.region})` });
@@ -390,7 +394,7 @@ async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: Job
     }
     for (const side of SIDES) {
       const record = job.record[side];
-      if (record.kind === 'live' && !live[side]) live[side] = reopenLive(side, record, job.record.options, aliasEnv);
+      if (record.kind === 'live' && !live[side]) live[side] = (await liveTargets()).reopenLive(side, record, job.record.options, aliasEnv);
     }
     db ??= await JobDb.open(job.paths.db);
     const timings = (await db.getJson<Timings>(TIMINGS_KEY)) ?? { ingestMs: 0, compareMs: 0 };
@@ -475,6 +479,7 @@ async function estimate(job: JobHandle, db: JobDb, live: LiveSides, signal: Abor
     const record = job.record[side];
     const lister = live[side];
     if (lister) {
+      const { ingestLive } = await liveIngest();
       const counted = await ingestLive(db.side(side), side, lister.target, {
         concurrency: listConcurrency,
         batchEntries: 1000,
