@@ -18,7 +18,9 @@
 //      class is always STANDARD): read from disk (synchronously) the first time the key is listed,
 //      then kept until a write to the key (put, copy onto it, delete, multipart completion) or the
 //      index itself (bucket created or deleted, reset, failed multipart completion) is dropped, so a
-//      warm page reads nothing from disk and does not hold up s3rver's event loop.
+//      warm page reads nothing from disk and does not hold up s3rver's event loop;
+//    - the ListBucketResult rendered to XML here, as s3rver's fast-xml-parser would, at a third of
+//      the cost.
 // 2. CopyObject: x-amz-copy-source decoded with decodeURIComponent (after an optional
 //    ?versionId=...), so source keys with + & = ? # , ; : @ $ % and the like are found.
 const fs = require('fs');
@@ -101,6 +103,7 @@ class KeyIndex {
     this.bufs = entries.map((e) => e.buf);
     this.pending = new Map(); // key -> present on disk after the latest write
     this.listed = new Map(); // key -> ListedMeta
+    this.times = new Map(); // mtime in ms (whole seconds) -> its ISO string, one string per second
   }
 
   note(key, present) {
@@ -228,31 +231,44 @@ const MISSING_MD5 = Symbol('missing md5');
 
 let readBuf = Buffer.alloc(64 * 1024);
 
-/** A small file's text: open, read, close (readFileSync adds an fstat per file, a quarter of the cost). */
-function readSmallFileSync(file) {
+/**
+ * The ETag getMetadata makes of a .md5 file, JSON.stringify(its text), read with open, read, close
+ * (readFileSync adds an fstat per file, a quarter of the cost). A hex MD5 becomes one flat string of
+ * 34 one-byte characters, made from the buffer with its quotes: JSON.stringify's own result takes
+ * about twice the memory, which counts once it is cached per key.
+ */
+function readEtagSync(file) {
   const fd = fs.openSync(file, 'r');
+  let n = 1; // readBuf[0] is the opening quote
   try {
-    let n = 0;
     for (;;) {
-      if (n === readBuf.length) {
+      if (n + 1 >= readBuf.length) {
         const bigger = Buffer.alloc(readBuf.length * 2);
         readBuf.copy(bigger, 0, 0, n);
         readBuf = bigger;
       }
-      const got = fs.readSync(fd, readBuf, n, readBuf.length - n, null);
+      const got = fs.readSync(fd, readBuf, n, readBuf.length - n - 1, null); // room for the closing quote
       if (got === 0) break;
       n += got;
     }
-    return readBuf.toString('utf8', 0, n);
   } finally {
     fs.closeSync(fd);
   }
+  for (let i = 1; i < n; i++) {
+    const c = readBuf[i];
+    // Not printable ASCII, or a quote or backslash: whatever JSON.stringify makes of it.
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return JSON.stringify(readBuf.toString('utf8', 1, n));
+  }
+  readBuf[0] = 0x22;
+  readBuf[n] = 0x22;
+  return readBuf.toString('latin1', 0, n + 1);
 }
 
 /**
  * What a listing entry shows of an object: size, ETag (the quoted MD5, as getMetadata gives it) and
  * last-modified as the ISO string the listing prints (getMetadata's last-modified is toUTCString() of
- * the mtime, so whole seconds). The storage class is always STANDARD.
+ * the mtime, so whole seconds; keys written in the same second share the string). The storage class
+ * is always STANDARD.
  */
 class ListedMeta {
   constructor(size, etag, lastModified) {
@@ -269,10 +285,10 @@ class ListedMeta {
  * (then cached in the index). undefined when the object is gone (deleted while listing); MISSING_MD5
  * when its .md5 file is missing, which getMetadata itself recomputes and writes.
  */
-function listedMetaSync(store, bucket, key) {
+function listedMetaSync(store, index, bucket, key) {
   const objectPath = store.getResourcePath(bucket, key, 'object');
   let stat;
-  let md5;
+  let etag;
   try {
     stat = fs.statSync(objectPath);
   } catch (err) {
@@ -280,12 +296,20 @@ function listedMetaSync(store, bucket, key) {
     throw err;
   }
   try {
-    md5 = readSmallFileSync(`${objectPath}.md5`);
+    etag = readEtagSync(`${objectPath}.md5`);
   } catch (err) {
     if (err.code === 'ENOENT') return MISSING_MD5;
     throw err;
   }
-  return new ListedMeta(stat.size, JSON.stringify(md5), new Date(Math.floor(stat.mtimeMs / 1000) * 1000).toISOString());
+  const second = Math.floor(stat.mtimeMs / 1000) * 1000;
+  let lastModified = index.times.get(second);
+  if (lastModified === undefined) {
+    if (index.times.size >= 10000) index.times.clear(); // keys written over many seconds: share less
+    index.times.set(second, (lastModified = new Date(second).toISOString()));
+  }
+  // stat.size is a double; as a small integer it takes no heap number of its own (17 bytes a key).
+  const size = stat.size < 0x40000000 ? stat.size | 0 : stat.size;
+  return new ListedMeta(size, etag, lastModified);
 }
 
 /**
@@ -317,8 +341,12 @@ class ListedObject {
       'content-length': this.listed.size,
       'content-type': 'binary/octet-stream',
     };
-    Object.defineProperty(this, 'metadata', { value: metadata, writable: true, enumerable: true, configurable: true });
+    this.metadata = metadata;
     return metadata;
+  }
+
+  set metadata(metadata) {
+    Object.defineProperty(this, 'metadata', { value: metadata, writable: true, enumerable: true, configurable: true });
   }
 }
 Object.setPrototypeOf(ListedObject.prototype, S3Object.prototype);
@@ -375,7 +403,7 @@ async function listObjects(bucket, options) {
     if (e.key === undefined) continue;
     let meta = listed.get(e.key);
     if (meta === undefined) {
-      meta = listedMetaSync(this, bucket, e.key);
+      meta = listedMetaSync(this, index, bucket, e.key);
       if (meta === undefined) continue; // deleted since the index saw it; its write will be noted
       if (meta === MISSING_MD5) {
         slow.push(objects.length);

@@ -3,6 +3,9 @@
 // a key index kept in step with writes, CopyObject's source decoded as S3 does).
 import { test, before, after } from 'node:test';
 import { createRequire } from 'node:module';
+import { createHash } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import {
   CompleteMultipartUploadCommand,
@@ -13,6 +16,7 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -74,7 +78,7 @@ function connectTo(endpoint: string): S3Connection {
 }
 
 before(async () => {
-  server = await startLocalS3({ buckets: [BUCKET, 'copies', 'mutate'] });
+  server = await startLocalS3({ buckets: [BUCKET, 'copies', 'mutate', 'meta'] });
   conn = connectTo(server.endpoint);
   s3 = conn.client;
   await Promise.all(KEYS.map((Key) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: `body of ${Key}` }))));
@@ -408,5 +412,175 @@ test('the key index folds in noted writes by splicing or by merging, always in b
       else truth.delete(key);
     }
     assert.deepEqual(index.flush().keys, sortBytes([...truth]), `after a batch of ${batch}`);
+  }
+});
+
+const md5 = (body: string) => `"${createHash('md5').update(body).digest('hex')}"`;
+
+interface Listed {
+  size: number;
+  etag: string;
+  lastModified: number;
+}
+
+/** Every key of a bucket with what its listing entry shows, over pages of `maxKeys`. */
+async function listMeta(bucket: string, maxKeys = 1000): Promise<Map<string, Listed>> {
+  const out = new Map<string, Listed>();
+  let token: string | undefined;
+  do {
+    const r = await s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: maxKeys, ContinuationToken: token }));
+    for (const o of r.Contents ?? []) {
+      assert.equal(o.StorageClass, 'STANDARD');
+      out.set(o.Key!, { size: o.Size!, etag: o.ETag!, lastModified: o.LastModified!.getTime() });
+    }
+    token = r.NextContinuationToken;
+  } while (token);
+  return out;
+}
+
+/** The listing agrees with HeadObject (which reads the object's files) on every key, and each body is as expected. */
+async function assertListingMatches(bucket: string, bodies: Map<string, string>, message: string): Promise<Map<string, Listed>> {
+  for (const maxKeys of [1000, 2]) {
+    const listed = await listMeta(bucket, maxKeys);
+    assert.deepEqual([...listed.keys()], sortBytes([...bodies.keys()]), `${message}: keys (MaxKeys ${maxKeys})`);
+    for (const [key, body] of bodies) {
+      const got = listed.get(key)!;
+      assert.equal(got.size, Buffer.byteLength(body), `${message}: Size of ${key}`);
+      assert.equal(got.etag, md5(body), `${message}: ETag of ${key}`);
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      assert.deepEqual(
+        { size: got.size, etag: got.etag, lastModified: got.lastModified },
+        { size: head.ContentLength, etag: head.ETag, lastModified: head.LastModified!.getTime() },
+        `${message}: listing and HeadObject of ${key}`,
+      );
+    }
+  }
+  return listMeta(bucket);
+}
+
+test('listed Size, ETag and LastModified follow overwrites, copies onto existing keys, multipart completion, delete and re-put', async () => {
+  const B = 'meta';
+  const bodies = new Map<string, string>([
+    ['a', 'one'],
+    ['b', 'bb'],
+    ['c', 'ccc'],
+    ['dir/d', 'dddd'],
+    ['e', 'eeeee'],
+  ]);
+  for (const [Key, Body] of bodies) await s3.send(new PutObjectCommand({ Bucket: B, Key, Body }));
+  const first = await assertListingMatches(B, bodies, 'after the puts'); // the listings fill the metadata cache
+
+  // Overwrite in the next second: new size, ETag and LastModified.
+  await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 50));
+  bodies.set('a', 'a much longer body than before');
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: 'a', Body: bodies.get('a') }));
+  const afterOverwrite = await assertListingMatches(B, bodies, 'after an overwrite');
+  assert.ok(afterOverwrite.get('a')!.lastModified > first.get('a')!.lastModified, 'LastModified moves on with an overwrite');
+  assert.equal(afterOverwrite.get('b')!.lastModified, first.get('b')!.lastModified, 'other keys keep theirs');
+
+  // Copy onto an existing key (same bucket, and across buckets), and a copy of a key onto itself.
+  bodies.set('c', bodies.get('b')!);
+  await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'c', CopySource: `${B}/b` }));
+  await assertListingMatches(B, bodies, 'after a copy onto an existing key');
+  await s3.send(new PutObjectCommand({ Bucket: 'copies', Key: 'meta-source', Body: 'from another bucket, longer' }));
+  bodies.set('dir/d', 'from another bucket, longer');
+  await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'dir/d', CopySource: 'copies/meta-source' }));
+  await s3.send(
+    new CopyObjectCommand({ Bucket: B, Key: 'e', CopySource: `${B}/e`, MetadataDirective: 'REPLACE', ContentType: 'text/plain' }),
+  );
+  await assertListingMatches(B, bodies, 'after copies across buckets and onto itself');
+
+  // Multipart completion onto an existing key.
+  const part1 = 'x'.repeat(5 * 1024 * 1024);
+  const part2 = 'tail';
+  const mp = await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'b' }));
+  const parts = [];
+  for (const [n, Body] of [part1, part2].entries()) {
+    const r = await s3.send(new UploadPartCommand({ Bucket: B, Key: 'b', UploadId: mp.UploadId, PartNumber: n + 1, Body }));
+    parts.push({ PartNumber: n + 1, ETag: r.ETag });
+  }
+  await assertListingMatches(B, bodies, 'with a multipart upload in progress');
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: B, Key: 'b', UploadId: mp.UploadId, MultipartUpload: { Parts: parts } }));
+  bodies.set('b', part1 + part2);
+  await assertListingMatches(B, bodies, 'after a multipart completion onto an existing key');
+
+  // Delete, list, put again with other content.
+  await s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'a' }));
+  bodies.delete('a');
+  await assertListingMatches(B, bodies, 'after a delete');
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: 'a', Body: 'back' }));
+  bodies.set('a', 'back');
+  await assertListingMatches(B, bodies, 'after a delete and a put again');
+
+  // Overwrites racing with listings: once all are done, the listing shows the last write of each key.
+  const racing = Array.from({ length: 20 }, (_, i) => `race ${i} ${'r'.repeat(i)}`);
+  await Promise.all([
+    ...racing.map(async (Body) => {
+      await s3.send(new PutObjectCommand({ Bucket: B, Key: 'c', Body }));
+    }),
+    ...racing.map(() => listMeta(B, 2)),
+  ]);
+  const last = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'c' }));
+  bodies.set('c', await last.Body!.transformToString());
+  await assertListingMatches(B, bodies, 'after overwrites racing with listings');
+});
+
+test('a warm listing reads its metadata from the cache, not from disk; a write through S3 refreshes it', async () => {
+  const B = 'meta';
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: 'cached', Body: 'cached body' }));
+  const warm = (await listMeta(B)).get('cached')!;
+  assert.equal(warm.etag, md5('cached body'));
+  // Behind the server's back (a test server's directory is only ever written through S3): not seen.
+  const objectFile = join(server.directory, B, 'cached._S3rver_object');
+  writeFileSync(objectFile, 'changed on disk, not through S3');
+  writeFileSync(`${objectFile}.md5`, createHash('md5').update('changed on disk, not through S3').digest('hex'));
+  assert.deepEqual((await listMeta(B)).get('cached'), warm, 'a warm page reads nothing from disk');
+  // A write through S3 drops the key's cached entry.
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: 'cached', Body: 'new body' }));
+  const fresh = (await listMeta(B)).get('cached')!;
+  assert.equal(fresh.size, 'new body'.length);
+  assert.equal(fresh.etag, md5('new body'));
+});
+
+test("getBucket's XML is what s3rver's own j2xParser makes of the same body", () => {
+  const require = createRequire(import.meta.url);
+  const { bodyToXml } = require('../../src/testing/s3rver-patches.cjs') as { bodyToXml: (body: object) => string };
+  const s3rverRequire = createRequire(require.resolve('s3rver'));
+  const { j2xParser } = s3rverRequire('fast-xml-parser') as { j2xParser: new (o: object) => { parse(b: object): string } };
+  const he = s3rverRequire('he') as { escape(s: string): string };
+  // As s3rver.js configures it.
+  const parser = new j2xParser({ ignoreAttributes: false, attrNodeName: '@', tagValueProcessor: (a: unknown) => he.escape(String(a)) });
+  const tricky = ['a&b', '<x>', `quote " apostrophe ' backtick \``, 'nl\nkey', '\u{1F600} é ~', '&amp;', ''];
+  const bodies = [
+    { ListBucketResult: { '@': { xmlns: 'http://doc.s3.amazonaws.com/2006-03-01/' }, Name: 'b', Prefix: '', Contents: [], CommonPrefixes: [] } },
+    {
+      ListBucketResult: {
+        '@': { xmlns: 'http://doc.s3.amazonaws.com/2006-03-01/' },
+        Name: 'keys',
+        Prefix: 'p&<',
+        StartAfter: undefined,
+        ContinuationToken: 'tok+/=',
+        NextContinuationToken: 'next',
+        KeyCount: 9,
+        Marker: '',
+        MaxKeys: '1000',
+        Delimiter: '/',
+        IsTruncated: true,
+        Empty: null,
+        Contents: tricky.map((Key, n) => ({
+          Key,
+          LastModified: new Date(1_700_000_000_000 + n * 1000).toISOString(),
+          ETag: md5(Key),
+          Size: n * 1000,
+          Owner: n % 2 ? { ID: 'id&', DisplayName: 'name<' } : undefined,
+          StorageClass: 'STANDARD',
+        })),
+        CommonPrefixes: tricky.map((Prefix) => ({ Prefix })),
+      },
+    },
+    { ListBucketResult: { '@': { xmlns: 'x' }, IsTruncated: false, Contents: [{ Key: 'only', Size: 0 }], CommonPrefixes: [] } },
+  ];
+  for (const body of bodies) {
+    assert.equal(bodyToXml(body), '<?xml version="1.0" encoding="UTF-8"?>\n' + parser.parse(body));
   }
 });
