@@ -181,6 +181,8 @@ export function splitsBeyond(level: string, first: string, last: string): string
   return out;
 }
 
+const ROOT_PAGES = 5;
+
 /** Picks at most `count - 1` evenly spaced bounds and returns the ranges between them, covering every key. */
 export function rangesFromBounds(bounds: string[], count: number): KeyRange[] {
   const sorted = [...new Set(bounds)].sort(compareKeys);
@@ -228,32 +230,42 @@ async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T
 export async function planRanges(t: ListTarget, concurrency: number, options: ListOptions = {}): Promise<RangePlan> {
   if (concurrency <= 1) return { ranges: [{ lo: null, hi: null }], basis: 'single stream' };
   const want = concurrency * 4;
-  const root = await listLevel(t, t.prefix, { ...options, maxPages: 1 });
+  // The top level gets a few pages (its folders may sit behind thousands of top-level keys); deeper levels one.
+  const root = await listLevel(t, t.prefix, { ...options, maxPages: ROOT_PAGES });
   if (!root.truncated && root.prefixes.length === 0) {
     return { ranges: [{ lo: null, hi: null }], basis: `${root.objects} object(s), one page` };
   }
-  const bounds: string[] = [...root.prefixes];
+  // Folders are the best split points (each holds its own keys); where a level went on past the pages
+  // read, the points its names count on come next, then plain characters past the last name seen.
   const folders = new Set(root.prefixes);
+  const counting: string[] = [];
+  const after: string[] = [];
+  const past = (level: string, l: DelimiterLevel) => {
+    if (!l.truncated || l.first === null || l.last === null) return;
+    counting.push(...splitsBeyond(level, l.first, l.last));
+    after.push(...CHAR_SPLITS.map((c) => level + c).filter((b) => compareKeys(b, l.last!) > 0));
+  };
+  past(t.prefix, root);
   let levels = 1;
-  if (root.truncated && root.first !== null && root.last !== null) bounds.push(...splitsBeyond(t.prefix, root.first, root.last));
   let frontier = root.prefixes;
-  for (let depth = 1; depth <= 3 && bounds.length < want && frontier.length > 0; depth++) {
+  for (let depth = 1; depth <= 3 && folders.size < want && frontier.length > 0; depth++) {
     const looked = frontier.slice(0, want);
     const found = await inParallel(looked, concurrency, (f) => listLevel(t, f, { ...options, maxPages: 1 }));
     const next: string[] = [];
     looked.forEach((folder, i) => {
       const level = found[i]!;
       for (const p of level.prefixes) {
-        bounds.push(p);
         folders.add(p);
         next.push(p);
       }
-      if (level.truncated && level.first !== null && level.last !== null) bounds.push(...splitsBeyond(folder, level.first, level.last));
+      past(folder, level);
     });
     frontier = next;
     levels++;
   }
-  if (bounds.length === 0) bounds.push(...CHAR_SPLITS.map((c) => t.prefix + c));
+  let bounds = [...folders, ...counting];
+  if (bounds.length < want - 1) bounds.push(...after);
+  if (bounds.length === 0) bounds = CHAR_SPLITS.map((c) => t.prefix + c);
   const ranges = rangesFromBounds(bounds, want);
   return { ranges, basis: `${folders.size} folder(s) over ${levels} level(s) and ${bounds.length - folders.size} split point(s)` };
 }
