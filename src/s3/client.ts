@@ -37,6 +37,8 @@ export interface S3Connection {
   endpoint: S3Endpoint;
   credentials: S3Credentials;
   retry: RetryPolicy;
+  /** The keep-alive agents the SDK client sends through (TLS settings included), for requests made without the SDK (./list-request.ts). */
+  agents?: { http: HttpAgent; https: HttpsAgent };
   destroy(): void;
 }
 
@@ -78,6 +80,7 @@ export function connect(endpoint: S3Endpoint, credentials: S3Credentials, option
     endpoint,
     credentials,
     retry: options.retry ?? defaultRetryPolicy(),
+    agents: { http: httpAgent, https: httpsAgent },
     destroy() {
       client.destroy();
       httpAgent.destroy();
