@@ -23,9 +23,14 @@ import { describeFsError, estimateInventory, readInventory } from '../targets/in
 import type { Strategy, SideEstimate, JobOptions } from '../core/job-record.ts';
 // The S3 engine (the AWS SDK) loads only for jobs with a live target: it doubles the start-up time.
 import type { LiveEnv, LiveSide } from './live-targets.ts';
-const liveTargets = () => import('./live-targets.ts');
-const liveIngest = () => import('./live-ingest.ts');
-const s3Objects = () => import('../s3/objects.ts');
+// Each is imported once: a dynamic import() goes through the module loader (a thread hop under tsx) every call.
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= load());
+}
+const liveTargets = once(() => import('./live-targets.ts'));
+const liveIngest = once(() => import('./live-ingest.ts'));
+const s3Objects = once(() => import('../s3/objects.ts'));
 import type { Verdict } from '../core/reconcile.ts';
 
 export interface ReconcileRequest {
