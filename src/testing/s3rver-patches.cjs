@@ -23,6 +23,28 @@
 //      the cost.
 // 2. CopyObject: x-amz-copy-source decoded with decodeURIComponent (after an optional
 //    ?versionId=...), so source keys with + & = ? # , ; : @ $ % and the like are found.
+// 3. Object metadata (FilesystemStore#getMetadata, hence GET Object, HEAD Object, CopyObject's result):
+//    per bucket and key, everything getMetadata returns (metadata.json's headers: content-type,
+//    content-encoding, cache-control, content-disposition, content-language, expires,
+//    x-amz-storage-class, x-amz-website-redirect-location, x-amz-meta-*; and etag, last-modified,
+//    content-length) kept in memory from the first read until a write drops it, at exactly the points
+//    that drop the listing cache: the key by a put, a copy onto it, a delete, each key of a
+//    multi-delete, a multipart completion; the whole bucket when it is created or deleted, on reset,
+//    on a failed multipart completion. A read that a write overlapped is not kept, and while a write
+//    to the key is in progress its metadata is read from disk (so CopyObject's result, read by s3rver
+//    before the copy has ended, is the copy's, not the cached overwritten object's). HEAD Object answers
+//    from it without opening (and at once destroying) a read stream of the object, as s3rver's GET
+//    handler does for a HEAD.
+// 4. What every object request asks of its bucket, cached the same way: whether it exists (and its
+//    creation date; FilesystemStore#getBucket), and its own cors and website configurations
+//    (getSubresource with no key, read by s3rver's cors and website middleware), dropped when the
+//    configuration is put or deleted and with the rest of the bucket's caches. A test server's
+//    directory is only ever written through S3 (.bench directories are seeded before it starts).
+// 5. CopyObject with MetadataDirective REPLACE from another key: the copy's ETag is its body's MD5
+//    (s3rver kept the destination's old .md5, so HEAD, GET, listings and CopyObjectResult showed the
+//    overwritten body's ETag).
+// 6. DeleteObject and DeleteObjects: removing a key's emptied folders tolerates a sibling's delete
+//    having removed one first (a multi-delete of keys in one folder failed with a 500).
 const fs = require('fs');
 const path = require('path');
 const crypto = require('crypto');
@@ -32,7 +54,10 @@ const bucketCtrl = require('s3rver/lib/controllers/bucket');
 const objectCtrl = require('s3rver/lib/controllers/object');
 const S3Error = require('s3rver/lib/models/error');
 const S3Object = require('s3rver/lib/models/object');
+const S3Bucket = require('s3rver/lib/models/bucket');
+const { getConfigModel } = require('s3rver/lib/models/config');
 const { DUMMY_ACCOUNT } = require('s3rver/lib/models/account');
+const { capitalizeHeader } = require('s3rver/lib/utils');
 
 const OBJECT_SUFFIX = '._S3rver_object';
 const UPLOADS_DIR = '._S3rver_uploads';
@@ -211,16 +236,149 @@ function getIndex(store, bucket) {
   return index.flush();
 }
 
-/** Bring one key of an existing index in line with the disk (after a put, copy or delete, done or failed). */
+/**
+ * Bring one key of an existing index in line with the disk, and drop its cached object metadata
+ * (after a put, copy or delete, done or failed).
+ */
 function syncKey(store, bucket, key) {
+  dropObjectMeta(store, bucket, key);
   const index = bucketIndexes(store).get(bucket);
   if (!index || typeof key !== 'string') return;
   index.note(key, fs.existsSync(store.getResourcePath(bucket, key, 'object')));
 }
 
+/** Drop a bucket's key index and cached object metadata (all buckets' when bucket is undefined). */
 function dropIndex(store, bucket) {
+  dropBucketMeta(store, bucket);
   if (bucket === undefined) indexes.delete(store);
   else bucketIndexes(store).delete(bucket);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Object metadata and bucket caches
+// ---------------------------------------------------------------------------------------------
+
+/** Entries of one FillCache beyond which it starts over (a bound on memory, no more). */
+const MAX_CACHED_ENTRIES = 200000;
+
+/**
+ * Values read from disk, kept per name until dropped. `filling` holds a token per name being read;
+ * dropping the name removes it, so a read that a write overlapped (wholly or in part) is not kept:
+ * a write drops the name once all of its files are written, so whatever is cached after that was read
+ * after that.
+ */
+class FillCache {
+  constructor() {
+    this.entries = new Map(); // name -> value (null for "absent" where the reader says so)
+    this.filling = new Map(); // name -> token of the latest read from disk
+  }
+
+  /** The cached value of `name`, else read() (kept unless the name was dropped meanwhile). */
+  async get(name, read) {
+    const hit = this.entries.get(name);
+    if (hit !== undefined) return hit;
+    const token = {};
+    this.filling.set(name, token);
+    let value;
+    try {
+      value = await read();
+    } catch (err) {
+      if (this.filling.get(name) === token) this.filling.delete(name);
+      throw err;
+    }
+    if (this.filling.get(name) === token) {
+      this.filling.delete(name);
+      this.set(name, value);
+    }
+    return value;
+  }
+
+  /** Keep a value read with no await since the read began (so no drop can have come in between). */
+  set(name, value) {
+    if (this.entries.size >= MAX_CACHED_ENTRIES) this.entries.clear();
+    this.entries.set(name, value);
+  }
+
+  drop(name) {
+    this.entries.delete(name);
+    this.filling.delete(name);
+  }
+}
+
+/**
+ * What is cached of one bucket: per key, getMetadata's result; the bucket itself (getBucket: its
+ * creation date, or that there is none); its own subresources (getSubresource with no key: the cors
+ * and website configurations that s3rver's middleware reads on every object request), as file text
+ * or null. Dropping the bucket replaces the whole BucketCache, so reads in flight fill an orphan.
+ */
+class BucketCache {
+  constructor() {
+    this.objects = new FillCache(); // key -> getMetadata's result (never handed out; callers get copies)
+    this.bucket = new FillCache(); // '' -> { creationDate } | null
+    this.subresources = new FillCache(); // type -> XML text | null
+  }
+}
+
+const bucketCaches = new WeakMap(); // store -> Map(bucket -> BucketCache)
+
+function bucketCache(store, bucket) {
+  let m = bucketCaches.get(store);
+  if (!m) bucketCaches.set(store, (m = new Map()));
+  let cache = m.get(bucket);
+  if (!cache) m.set(bucket, (cache = new BucketCache()));
+  return cache;
+}
+
+function existingBucketCache(store, bucket) {
+  const m = bucketCaches.get(store);
+  return m && m.get(bucket);
+}
+
+const writes = new WeakMap(); // store -> Map(bucket + '/' + key -> writes to the key in progress)
+
+/**
+ * Marks a write to a key as begun (put, copy onto it, delete); its end drops what is cached of the
+ * key (syncKey). Meanwhile getMetadata of the key reads the disk and caches nothing: s3rver's
+ * copyObject reads the copy's metadata before the write has ended, and what is cached (or listed) of
+ * the key is the overwritten object's.
+ */
+function beginWrite(store, bucket, key) {
+  let m = writes.get(store);
+  if (!m) writes.set(store, (m = new Map()));
+  const name = `${bucket}/${key}`; // bucket names hold no '/'
+  m.set(name, (m.get(name) || 0) + 1);
+}
+
+function endWrite(store, bucket, key) {
+  const m = writes.get(store);
+  const name = `${bucket}/${key}`;
+  const n = m && m.get(name);
+  if (n === undefined) return;
+  if (n > 1) m.set(name, n - 1);
+  else m.delete(name);
+}
+
+function isBeingWritten(store, bucket, key) {
+  const m = writes.get(store);
+  return m !== undefined && m.size > 0 && m.has(`${bucket}/${key}`);
+}
+
+function dropObjectMeta(store, bucket, key) {
+  const cache = existingBucketCache(store, bucket);
+  if (cache) cache.objects.drop(key);
+}
+
+function dropSubresource(store, bucket, resourceType) {
+  const cache = existingBucketCache(store, bucket);
+  if (cache) cache.subresources.drop(resourceType);
+}
+
+function dropBucketMeta(store, bucket) {
+  if (bucket === undefined) bucketCaches.delete(store);
+  else {
+    const m = bucketCaches.get(store);
+    if (m) m.delete(bucket);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -310,6 +468,44 @@ function listedMetaSync(store, index, bucket, key) {
   // stat.size is a double; as a small integer it takes no heap number of its own (17 bytes a key).
   const size = stat.size < 0x40000000 ? stat.size | 0 : stat.size;
   return new ListedMeta(size, etag, lastModified);
+}
+
+/**
+ * FilesystemStore#getMetadata, read synchronously (as listedMetaSync, and for the same reason: four
+ * asynchronous reads through libuv's thread pool cost several times more): size, ETag and
+ * last-modified from the key's listing entry if a listing has cached it, else from a stat and the .md5
+ * file; the headers from metadata.json. Throws what getMetadata throws when the object is gone
+ * (ENOENT); MISSING_MD5 when its .md5 file is missing, which getMetadata itself computes and writes.
+ */
+function objectMetaSync(store, bucket, key) {
+  const index = bucketIndexes(store).get(bucket);
+  const listed = index && index.listed.get(key);
+  let etag;
+  let lastModified;
+  let size;
+  if (listed) {
+    etag = listed.etag;
+    lastModified = new Date(listed.lastModified).toUTCString(); // whole seconds, as stat.mtime's
+    size = listed.size;
+  } else {
+    const objectPath = store.getResourcePath(bucket, key, 'object');
+    const stat = fs.statSync(objectPath);
+    try {
+      etag = readEtagSync(`${objectPath}.md5`);
+    } catch (err) {
+      if (err.code === 'ENOENT') return MISSING_MD5;
+      throw err;
+    }
+    lastModified = stat.mtime.toUTCString();
+    size = stat.size;
+  }
+  let storedMetadata;
+  try {
+    storedMetadata = JSON.parse(fs.readFileSync(store.getResourcePath(bucket, key, 'metadata.json')));
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
+  }
+  return { ...storedMetadata, etag, 'last-modified': lastModified, 'content-length': size };
 }
 
 /**
@@ -433,12 +629,24 @@ async function listObjects(bucket, options) {
   };
 }
 
+async function unlinkIfPresent(file) {
+  try {
+    await fs.promises.unlink(file);
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
+  }
+}
+
 function patchStore() {
   const proto = FilesystemStore.prototype;
   const orig = {
+    getMetadata: proto.getMetadata,
+    getBucket: proto.getBucket,
+    getSubresource: proto.getSubresource,
+    putSubresource: proto.putSubresource,
+    deleteSubresource: proto.deleteSubresource,
     putObject: proto.putObject,
     copyObject: proto.copyObject,
-    deleteObject: proto.deleteObject,
     putObjectMultipart: proto.putObjectMultipart,
     putBucket: proto.putBucket,
     deleteBucket: proto.deleteBucket,
@@ -447,26 +655,120 @@ function patchStore() {
 
   proto.listObjects = listObjects;
 
+  // s3rver's own getObject and copyObject call this.getMetadata, so GET Object and CopyObject's
+  // result are served from the cache too.
+  proto.getMetadata = async function getMetadata(bucket, key) {
+    if (isBeingWritten(this, bucket, key)) return orig.getMetadata.call(this, bucket, key);
+    const cache = bucketCache(this, bucket).objects;
+    let metadata = cache.entries.get(key);
+    if (metadata === undefined) {
+      // Read and cached with no await between, so no write is noted in between.
+      metadata = objectMetaSync(this, bucket, key);
+      if (metadata === MISSING_MD5) {
+        metadata = await cache.get(key, () => orig.getMetadata.call(this, bucket, key));
+      } else {
+        cache.set(key, metadata);
+      }
+    }
+    return { ...metadata };
+  };
+
+  // Asked by every object request (bucketExists) and by CopyObject for its source bucket.
+  proto.getBucket = async function getBucket(bucket) {
+    const found = await bucketCache(this, bucket).bucket.get('', async () => {
+      const b = await orig.getBucket.call(this, bucket);
+      return b ? { creationDate: b.creationDate } : null;
+    });
+    return found ? new S3Bucket(bucket, found.creationDate) : null;
+  };
+
+  // A bucket's own cors and website configurations are asked by every object request (s3rver's
+  // cors and website middleware); an object's (tagging) are read as before.
+  proto.getSubresource = async function getSubresource(bucket, key, resourceType) {
+    if (key !== undefined) return orig.getSubresource.call(this, bucket, key, resourceType);
+    const Model = getConfigModel(resourceType);
+    const text = await bucketCache(this, bucket).subresources.get(resourceType, async () => {
+      try {
+        return (await fs.promises.readFile(this.getResourcePath(bucket, key, `${resourceType}.xml`))).toString();
+      } catch (err) {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      }
+    });
+    return text === null ? null : new Model(text);
+  };
+
+  proto.putSubresource = async function putSubresource(bucket, key, resource) {
+    try {
+      return await orig.putSubresource.call(this, bucket, key, resource);
+    } finally {
+      if (key === undefined) dropSubresource(this, bucket, resource.type);
+    }
+  };
+
+  proto.deleteSubresource = async function deleteSubresource(bucket, key, resourceType) {
+    try {
+      return await orig.deleteSubresource.call(this, bucket, key, resourceType);
+    } finally {
+      if (key === undefined) dropSubresource(this, bucket, resourceType);
+    }
+  };
+
   proto.putObject = async function putObject(object) {
+    beginWrite(this, object.bucket, object.key);
     try {
       return await orig.putObject.call(this, object);
     } finally {
+      endWrite(this, object.bucket, object.key);
       syncKey(this, object.bucket, object.key);
     }
   };
 
   proto.copyObject = async function copyObject(srcBucket, srcKey, destBucket, destKey, replacementMetadata) {
+    beginWrite(this, destBucket, destKey);
     try {
+      // With REPLACE, s3rver copies another key's object file but writes no .md5, leaving the
+      // destination's old one (another body's ETag); without it, getMetadata computes the copy's.
+      if (replacementMetadata && this.getResourcePath(srcBucket, srcKey, 'object') !== this.getResourcePath(destBucket, destKey, 'object')) {
+        await unlinkIfPresent(this.getResourcePath(destBucket, destKey, 'object.md5'));
+      }
       return await orig.copyObject.call(this, srcBucket, srcKey, destBucket, destKey, replacementMetadata);
     } finally {
+      endWrite(this, destBucket, destKey);
       syncKey(this, destBucket, destKey);
     }
   };
 
+  // s3rver's own, but for removing the key's emptied folders: keys deleted at once (a multi-delete
+  // deletes its keys concurrently) may share them, and s3rver failed the request (500) when a sibling's
+  // delete had removed a folder first.
   proto.deleteObject = async function deleteObject(bucket, key) {
+    beginWrite(this, bucket, key);
     try {
-      return await orig.deleteObject.call(this, bucket, key);
+      await Promise.all(['object', 'object.md5', 'metadata.json'].map((r) => unlinkIfPresent(this.getResourcePath(bucket, key, r))));
+      const bucketPath = this.getBucketPath(bucket);
+      const parts = key.split('/');
+      parts.pop(); // the last part is in the file names
+      while (parts.length) {
+        const dir = path.join(bucketPath, ...parts);
+        let entries;
+        try {
+          entries = fs.readdirSync(dir);
+        } catch (err) {
+          if (err.code !== 'ENOENT') throw err;
+          entries = []; // removed by a sibling's delete
+        }
+        if (entries.length) break;
+        try {
+          await fs.promises.rmdir(dir);
+        } catch (err) {
+          if (err.code === 'ENOTEMPTY' || err.code === 'EEXIST') break; // a put into it meanwhile
+          if (err.code !== 'ENOENT') throw err;
+        }
+        parts.pop();
+      }
     } finally {
+      endWrite(this, bucket, key);
       syncKey(this, bucket, key);
     }
   };
@@ -727,12 +1029,94 @@ function patchCopy() {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Object controller: HEAD Object
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * s3rver's getObject controller for a HEAD, with FilesystemStore#getObject's part of it, answered from
+ * store.getMetadata (cached) alone: s3rver opens a read stream of the object only to destroy it.
+ * Status, headers, ranges, conditional requests and errors are s3rver's, expression for expression.
+ */
+async function headObject(ctx) {
+  const options = {};
+  if (/^bytes=/.test(ctx.headers['range'])) {
+    const [start, end] = ctx.headers['range'].replace('bytes=', '').split('-');
+    options.start = Number(start);
+    if (end) options.end = Number(end);
+  }
+
+  const key = ctx.params.key;
+  let object = null;
+  try {
+    const metadata = await ctx.store.getMetadata(ctx.params.bucket, key);
+    const lastByte = Math.max(0, Number(metadata['content-length']) - 1);
+    const range = {
+      start: options.start || 0,
+      end: Math.min(options.end || Infinity, lastByte),
+    };
+    object = new S3Object(ctx.params.bucket, key, null, metadata);
+    if (options.start !== undefined || options.end) object.range = range;
+    // FilesystemStore#getObject leaves an unsatisfiable range without content, a satisfiable one with it.
+    object.satisfiable = !(range.start < 0 || Math.min(range.end, lastByte) < range.start);
+  } catch (err) {
+    if (err.code !== 'ENOENT') throw err;
+  }
+  if (!object) {
+    throw new S3Error('NoSuchKey', 'The specified key does not exist.', {
+      Key: key,
+    });
+  }
+
+  // Range request was out of range
+  if (object.range && !object.satisfiable) {
+    throw new S3Error('InvalidRange', 'The requested range is not satisfiable', {
+      RangeRequested: ctx.get('range'),
+      ActualObjectSize: object.size,
+    });
+  }
+
+  const noneMatch = ctx.headers['if-none-match'];
+  if (noneMatch && (noneMatch === object.metadata['etag'] || noneMatch === '*')) {
+    ctx.status = 304;
+    return;
+  }
+  const modifiedSince = ctx.headers['if-modified-since'];
+  if (new Date(modifiedSince) >= object.lastModifiedDate) {
+    ctx.status = 304;
+    return;
+  }
+
+  ctx.set('Accept-Ranges', 'bytes');
+
+  for (const header of Object.keys(object.metadata)) {
+    ctx.set(capitalizeHeader(header), object.metadata[header]);
+  }
+  if (object.range) {
+    ctx.set('Content-Range', `bytes ${object.range.start}-${object.range.end}/${object.size}`);
+    ctx.length = object.range.end + 1 - object.range.start;
+    ctx.status = 206;
+  } else {
+    ctx.length = object.size;
+    ctx.status = 200;
+  }
+}
+
+function patchHead() {
+  // The router looks objectCtrl.getObject up per request.
+  const origGetObject = objectCtrl.getObject;
+  objectCtrl.getObject = function getObject(ctx) {
+    return ctx.method === 'HEAD' ? headObject(ctx) : origGetObject(ctx);
+  };
+}
+
 function applyPatches() {
   if (FilesystemStore[PATCHED]) return;
   FilesystemStore[PATCHED] = true;
   patchStore();
   bucketCtrl.getBucket = getBucket;
   patchCopy();
+  patchHead();
 }
 
 module.exports = { applyPatches, decodeCopySource, KeyIndex, bodyToXml };

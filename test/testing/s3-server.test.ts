@@ -1,10 +1,11 @@
 // The local S3 server harness: s3rver 3.7.1 with the corrections of src/testing/s3rver-patches.cjs
 // (listing in UTF-8 byte order, byte-correct StartAfter and continuation, CommonPrefixes from the keys,
-// a key index kept in step with writes, CopyObject's source decoded as S3 does).
+// a key index kept in step with writes, CopyObject's source decoded as S3 does, object metadata for
+// HEAD and GET and each bucket's existence and configurations cached and dropped by writes).
 import { test, before, after } from 'node:test';
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import {
@@ -13,15 +14,20 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteBucketCommand,
+  DeleteBucketCorsCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
+  PutBucketCorsCommand,
   PutObjectCommand,
   UploadPartCommand,
+  type GetObjectCommandOutput,
+  type HeadObjectCommandOutput,
   type ListObjectsV2CommandInput,
+  type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from '../../src/testing/s3-server.ts';
@@ -438,15 +444,19 @@ async function listMeta(bucket: string, maxKeys = 1000): Promise<Map<string, Lis
   return out;
 }
 
-/** The listing agrees with HeadObject (which reads the object's files) on every key, and each body is as expected. */
-async function assertListingMatches(bucket: string, bodies: Map<string, string>, message: string): Promise<Map<string, Listed>> {
+/** A key's expected body, or (where racing writes leave it to s3rver) its size and ETag as its files hold them. */
+type Expected = string | { size: number; etag: string };
+
+/** The listing agrees with HeadObject on every key, and each body is as expected. */
+async function assertListingMatches(bucket: string, bodies: Map<string, Expected>, message: string): Promise<Map<string, Listed>> {
   for (const maxKeys of [1000, 2]) {
     const listed = await listMeta(bucket, maxKeys);
     assert.deepEqual([...listed.keys()], sortBytes([...bodies.keys()]), `${message}: keys (MaxKeys ${maxKeys})`);
     for (const [key, body] of bodies) {
       const got = listed.get(key)!;
-      assert.equal(got.size, Buffer.byteLength(body), `${message}: Size of ${key}`);
-      assert.equal(got.etag, md5(body), `${message}: ETag of ${key}`);
+      const want = typeof body === 'string' ? { size: Buffer.byteLength(body), etag: md5(body) } : body;
+      assert.equal(got.size, want.size, `${message}: Size of ${key}`);
+      assert.equal(got.etag, want.etag, `${message}: ETag of ${key}`);
       const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       assert.deepEqual(
         { size: got.size, etag: got.etag, lastModified: got.lastModified },
@@ -512,17 +522,24 @@ test('listed Size, ETag and LastModified follow overwrites, copies onto existing
   bodies.set('a', 'back');
   await assertListingMatches(B, bodies, 'after a delete and a put again');
 
-  // Overwrites racing with listings: once all are done, the listing shows the last write of each key.
+  // Overwrites racing with listings (and HEADs): once all are done, the listing and HEAD show what the
+  // key's files hold. s3rver's overwrites of one key are not atomic (each truncates and writes the
+  // object file, then writes the .md5 file), so racing PUTs can leave one PUT's .md5 beside another's,
+  // or a mix of, content: the files, not some PUT's body, are what must show.
   const racing = Array.from({ length: 20 }, (_, i) => `race ${i} ${'r'.repeat(i)}`);
   await Promise.all([
     ...racing.map(async (Body) => {
       await s3.send(new PutObjectCommand({ Bucket: B, Key: 'c', Body }));
     }),
     ...racing.map(() => listMeta(B, 2)),
+    ...racing.map(() => s3.send(new HeadObjectCommand({ Bucket: B, Key: 'c' }))),
   ]);
+  const objectFile = join(server.directory, B, 'c._S3rver_object');
+  const onDisk = { size: statSync(objectFile).size, etag: JSON.stringify(readFileSync(`${objectFile}.md5`, 'utf8')) };
   const last = await s3.send(new GetObjectCommand({ Bucket: B, Key: 'c' }));
-  bodies.set('c', await last.Body!.transformToString());
-  await assertListingMatches(B, bodies, 'after overwrites racing with listings');
+  assert.equal(Buffer.byteLength(await last.Body!.transformToString()), onDisk.size);
+  assert.equal(last.ETag, onDisk.etag);
+  await assertListingMatches(B, new Map<string, Expected>([...bodies, ['c', onDisk]]), 'after overwrites racing with listings');
 });
 
 test('a warm listing reads its metadata from the cache, not from disk; a write through S3 refreshes it', async () => {
@@ -540,6 +557,314 @@ test('a warm listing reads its metadata from the cache, not from disk; a write t
   const fresh = (await listMeta(B)).get('cached')!;
   assert.equal(fresh.size, 'new body'.length);
   assert.equal(fresh.etag, md5('new body'));
+});
+
+// ---------------------------------------------------------------------------------------------
+// HEAD and GET from the metadata cache
+// ---------------------------------------------------------------------------------------------
+
+/** What HeadObject or GetObject shows of an object's metadata. */
+function shown(r: HeadObjectCommandOutput | GetObjectCommandOutput) {
+  return {
+    ContentType: r.ContentType,
+    ContentEncoding: r.ContentEncoding,
+    CacheControl: r.CacheControl,
+    ContentDisposition: r.ContentDisposition,
+    ContentLanguage: r.ContentLanguage,
+    ExpiresString: r.ExpiresString,
+    StorageClass: r.StorageClass,
+    WebsiteRedirectLocation: r.WebsiteRedirectLocation,
+    Metadata: r.Metadata,
+    ETag: r.ETag,
+    ContentLength: r.ContentLength,
+    LastModified: r.LastModified?.getTime(),
+  };
+}
+
+/** HeadObject and GetObject agree on the metadata, and GET's body is `body`; returns what they show. */
+async function headAndGet(Bucket: string, Key: string, body: string, message: string) {
+  const head = shown(await s3.send(new HeadObjectCommand({ Bucket, Key })));
+  const get = await s3.send(new GetObjectCommand({ Bucket, Key }));
+  assert.equal(await get.Body!.transformToString(), body, `${message}: GET body`);
+  assert.deepEqual(shown(get), head, `${message}: GET and HEAD headers`);
+  assert.equal(head.ETag, md5(body), `${message}: ETag`);
+  assert.equal(head.ContentLength, Buffer.byteLength(body), `${message}: Content-Length`);
+  return head;
+}
+
+/** The HTTP status of a request that S3 refuses (the SDK throws). */
+async function statusOf(promise: Promise<unknown>): Promise<number | undefined> {
+  try {
+    await promise;
+    return undefined;
+  } catch (err) {
+    return (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  }
+}
+
+const encodeKey = (key: string) => key.split('/').map(encodeURIComponent).join('/');
+
+/** A raw (unsigned) request's status, headers (but those that differ per response) and body. */
+async function raw(method: 'HEAD' | 'GET', bucket: string, key: string, headers: Record<string, string> = {}) {
+  const r = await fetch(`${server.endpoint}/${bucket}/${encodeKey(key)}`, { method, headers });
+  const body = await r.text();
+  const varying = new Set(['date', 'connection', 'keep-alive', 'transfer-encoding']);
+  return { status: r.status, headers: Object.fromEntries([...r.headers].filter(([name]) => !varying.has(name))), body };
+}
+
+const FULL: Omit<PutObjectCommandInput, 'Bucket' | 'Key' | 'Body'> = {
+  ContentType: 'text/plain; charset=utf-8',
+  ContentEncoding: 'identity',
+  CacheControl: 'max-age=60',
+  ContentDisposition: 'attachment; filename="a b.txt"',
+  ContentLanguage: 'en',
+  Expires: new Date('2030-01-02T03:04:05Z'),
+  StorageClass: 'STANDARD_IA',
+  WebsiteRedirectLocation: '/elsewhere',
+  Metadata: { colour: 'blue', n: '1' },
+};
+
+test('HEAD and GET show the new body, Content-Type and metadata after an overwrite, not the cached ones', async () => {
+  const B = 'heads';
+  await s3.send(new CreateBucketCommand({ Bucket: B }));
+  const Key = 'doc/a b \u{1F600}.txt';
+  await s3.send(new PutObjectCommand({ Bucket: B, Key, Body: 'first', ...FULL }));
+  const first = await headAndGet(B, Key, 'first', 'first put'); // fills the cache
+  assert.deepEqual(
+    { ...first, ETag: undefined, ContentLength: undefined, LastModified: undefined },
+    {
+      ContentType: 'text/plain; charset=utf-8',
+      ContentEncoding: 'identity',
+      CacheControl: 'max-age=60',
+      ContentDisposition: 'attachment; filename="a b.txt"',
+      ContentLanguage: 'en',
+      ExpiresString: 'Wed, 02 Jan 2030 03:04:05 GMT',
+      StorageClass: 'STANDARD_IA',
+      WebsiteRedirectLocation: '/elsewhere',
+      Metadata: { colour: 'blue', n: '1' },
+      ETag: undefined,
+      ContentLength: undefined,
+      LastModified: undefined,
+    },
+  );
+  assert.deepEqual(await headAndGet(B, Key, 'first', 'a second read, from the cache'), first);
+
+  // Overwrite in a later second, with other headers and fewer of them.
+  await new Promise((resolve) => setTimeout(resolve, 1000 - (Date.now() % 1000) + 50));
+  await s3.send(
+    new PutObjectCommand({ Bucket: B, Key, Body: 'second, longer', ContentType: 'application/json', CacheControl: 'no-cache', Metadata: { shape: 'round' } }),
+  );
+  await listMeta(B); // HEAD takes size, ETag and Last-Modified from a listing's cache when it has them
+  const second = await headAndGet(B, Key, 'second, longer', 'after an overwrite');
+  assert.deepEqual(
+    { ...second, ETag: undefined, ContentLength: undefined, LastModified: undefined },
+    {
+      ContentType: 'application/json',
+      ContentEncoding: undefined,
+      CacheControl: 'no-cache',
+      ContentDisposition: undefined,
+      ContentLanguage: undefined,
+      ExpiresString: undefined,
+      StorageClass: undefined,
+      WebsiteRedirectLocation: undefined,
+      Metadata: { shape: 'round' },
+      ETag: undefined,
+      ContentLength: undefined,
+      LastModified: undefined,
+    },
+  );
+  assert.ok(second.LastModified! > first.LastModified!, 'Last-Modified moves on with the overwrite');
+
+  // An overwrite without Content-Type or metadata: a default (the SDK's, else s3rver's), not the cached ones.
+  await s3.send(new PutObjectCommand({ Bucket: B, Key, Body: 'third' }));
+  const third = await headAndGet(B, Key, 'third', 'after an overwrite without headers');
+  assert.ok(['application/octet-stream', 'binary/octet-stream'].includes(third.ContentType!), third.ContentType);
+  assert.deepEqual(third.Metadata, {});
+  assert.equal(third.CacheControl, undefined);
+
+  // The raw responses: HEAD (answered from the cache alone) sends exactly GET's status and headers.
+  await s3.send(new PutObjectCommand({ Bucket: B, Key, Body: 'raw body', ...FULL }));
+  const cases: Record<string, string>[] = [
+    {},
+    { range: 'bytes=2-4' },
+    { range: 'bytes=3-' },
+    { range: 'bytes=-2' },
+    { range: 'bytes=100-' },
+    { 'if-none-match': md5('raw body') },
+    { 'if-none-match': '"other"' },
+    { 'if-modified-since': 'Fri, 01 Jan 2100 00:00:00 GMT' },
+    { 'if-modified-since': 'Thu, 01 Jan 1970 00:00:00 GMT' },
+  ];
+  for (const headers of cases) {
+    const get = await raw('GET', B, Key, headers);
+    const head = await raw('HEAD', B, Key, headers);
+    if (get.status === 200 || get.status === 206) {
+      assert.equal(head.body, '');
+      assert.deepEqual(head, { ...get, body: '' }, `HEAD and GET with ${JSON.stringify(headers)}`);
+    } else {
+      assert.equal(head.status, get.status, `HEAD and GET with ${JSON.stringify(headers)}`);
+    }
+  }
+  const ranged = await raw('HEAD', B, Key, { range: 'bytes=2-4' });
+  assert.equal(ranged.status, 206);
+  assert.equal(ranged.headers['content-range'], 'bytes 2-4/8');
+  assert.equal(ranged.headers['content-length'], '3');
+  assert.equal((await raw('GET', B, Key, { range: 'bytes=2-4' })).body, 'w b');
+  assert.equal((await raw('HEAD', B, Key, { range: 'bytes=100-' })).status, 416);
+  assert.equal((await raw('HEAD', B, Key, { 'if-none-match': md5('raw body') })).status, 304);
+  const plain = await raw('HEAD', B, Key);
+  assert.equal(plain.status, 200);
+  assert.equal(plain.headers['etag'], md5('raw body'));
+  assert.equal(plain.headers['content-length'], '8');
+  assert.equal(plain.headers['x-amz-meta-colour'], 'blue');
+  assert.equal(plain.headers['x-amz-storage-class'], 'STANDARD_IA');
+  assert.equal(plain.headers['x-amz-website-redirect-location'], '/elsewhere');
+});
+
+/** CopyObject's result names the copy's ETag and LastModified, as HEAD shows them afterwards. */
+function assertCopyResult(r: { CopyObjectResult?: { ETag?: string; LastModified?: Date } }, head: ReturnType<typeof shown>, message: string) {
+  assert.deepEqual(
+    { ETag: r.CopyObjectResult?.ETag, LastModified: r.CopyObjectResult?.LastModified?.getTime() },
+    { ETag: head.ETag, LastModified: head.LastModified },
+    `${message}: CopyObjectResult`,
+  );
+}
+
+test('HEAD follows CopyObject onto a cached key: REPLACE onto itself and from another key, COPY from another key', async () => {
+  const B = 'heads';
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: 'copy/self', Body: 'self body', ...FULL }));
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: 'copy/dest', Body: 'dest body', ContentType: 'text/html', Metadata: { was: 'dest' } }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: 'copies', Key: 'copy source', Body: 'source body, longer', ContentType: 'image/png', Metadata: { was: 'source' } }),
+  );
+  const self = await headAndGet(B, 'copy/self', 'self body', 'before the copy');
+  await headAndGet(B, 'copy/dest', 'dest body', 'before the copy');
+
+  // REPLACE onto itself: same body and ETag, the new headers only.
+  const r1 = await s3.send(
+    new CopyObjectCommand({
+      Bucket: B,
+      Key: 'copy/self',
+      CopySource: `${B}/copy/self`,
+      MetadataDirective: 'REPLACE',
+      ContentType: 'text/csv',
+      Metadata: { replaced: 'yes' },
+    }),
+  );
+  const replaced = await headAndGet(B, 'copy/self', 'self body', 'after a REPLACE copy onto itself');
+  assertCopyResult(r1, replaced, 'REPLACE onto itself');
+  assert.equal(replaced.ETag, self.ETag);
+  assert.equal(replaced.ContentType, 'text/csv');
+  assert.deepEqual(replaced.Metadata, { replaced: 'yes' });
+  assert.equal(replaced.CacheControl, undefined, 'replaced, not merged');
+  assert.equal(replaced.StorageClass, undefined);
+
+  // COPY (the default) from another bucket onto a cached and listed key: the source's body and metadata.
+  await listMeta(B);
+  const r2 = await s3.send(new CopyObjectCommand({ Bucket: B, Key: 'copy/dest', CopySource: 'copies/copy%20source' }));
+  const copied = await headAndGet(B, 'copy/dest', 'source body, longer', 'after a COPY onto an existing key');
+  assertCopyResult(r2, copied, 'COPY onto a cached key');
+  assert.equal(copied.ContentType, 'image/png');
+  assert.deepEqual(copied.Metadata, { was: 'source' });
+
+  // REPLACE from another key onto a cached (and listed) key: the source's body, the request's metadata.
+  await headAndGet(B, 'copy/dest', 'source body, longer', 'cached again');
+  await listMeta(B);
+  const r3 = await s3.send(
+    new CopyObjectCommand({
+      Bucket: B,
+      Key: 'copy/dest',
+      CopySource: `${B}/copy/self`,
+      MetadataDirective: 'REPLACE',
+      ContentType: 'application/xml',
+      ContentLanguage: 'fr',
+      Metadata: { third: '3' },
+    }),
+  );
+  const again = await headAndGet(B, 'copy/dest', 'self body', 'after a REPLACE copy from another key');
+  assertCopyResult(r3, again, 'REPLACE from another key onto a cached key');
+  assert.equal(again.ContentType, 'application/xml');
+  assert.equal(again.ContentLanguage, 'fr');
+  assert.deepEqual(again.Metadata, { third: '3' });
+  assert.equal((await headAndGet(B, 'copy/self', 'self body', 'the source is unchanged')).ContentType, 'text/csv');
+});
+
+test('HEAD and GET of a cached key answer 404 after a delete or a multi-delete, and show a re-put or a multipart completion', async () => {
+  const B = 'heads';
+  for (const Key of ['gone/1', 'gone/2', 'gone/3', 'mp']) await s3.send(new PutObjectCommand({ Bucket: B, Key, Body: `body of ${Key}`, ...FULL }));
+  for (const Key of ['gone/1', 'gone/2', 'gone/3', 'mp']) await headAndGet(B, Key, `body of ${Key}`, 'before');
+
+  await s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'gone/1' }));
+  assert.equal(await statusOf(s3.send(new HeadObjectCommand({ Bucket: B, Key: 'gone/1' }))), 404);
+  assert.equal(await statusOf(s3.send(new GetObjectCommand({ Bucket: B, Key: 'gone/1' }))), 404);
+  assert.equal((await raw('HEAD', B, 'gone/1')).status, 404);
+  // The last two keys of a folder at once: each delete removes the folder if it finds it empty.
+  await s3.send(new DeleteObjectsCommand({ Bucket: B, Delete: { Objects: [{ Key: 'gone/2' }, { Key: 'gone/3' }] } }));
+  for (const Key of ['gone/2', 'gone/3']) {
+    assert.equal(await statusOf(s3.send(new HeadObjectCommand({ Bucket: B, Key }))), 404, `${Key} after a multi-delete`);
+    assert.equal(await statusOf(s3.send(new GetObjectCommand({ Bucket: B, Key }))), 404);
+  }
+
+  // Put again: the new object, none of the old metadata.
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: 'gone/1', Body: 'back again', ContentType: 'text/markdown' }));
+  const back = await headAndGet(B, 'gone/1', 'back again', 'after a delete and a put again');
+  assert.equal(back.ContentType, 'text/markdown');
+  assert.deepEqual(back.Metadata, {});
+
+  // Multipart completion onto a cached key: its size, ETag and the upload's headers.
+  const mp = await s3.send(new CreateMultipartUploadCommand({ Bucket: B, Key: 'mp', ContentType: 'video/mp4', Metadata: { via: 'multipart' } }));
+  const part = await s3.send(new UploadPartCommand({ Bucket: B, Key: 'mp', UploadId: mp.UploadId, PartNumber: 1, Body: 'the only part' }));
+  await headAndGet(B, 'mp', 'body of mp', 'with an upload in progress');
+  await s3.send(
+    new CompleteMultipartUploadCommand({ Bucket: B, Key: 'mp', UploadId: mp.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }),
+  );
+  const completed = await headAndGet(B, 'mp', 'the only part', 'after a multipart completion');
+  assert.equal(completed.ContentType, 'video/mp4');
+  assert.deepEqual(completed.Metadata, { via: 'multipart' });
+  assert.equal(completed.CacheControl, undefined);
+});
+
+test('a deleted and re-created bucket answers HEAD from its own state, not the cached one', async () => {
+  const B = 'heads-again';
+  await s3.send(new CreateBucketCommand({ Bucket: B }));
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: 'k', Body: 'k body', ContentType: 'text/plain' }));
+  await headAndGet(B, 'k', 'k body', 'before');
+  await s3.send(new DeleteObjectCommand({ Bucket: B, Key: 'k' }));
+  await s3.send(new DeleteBucketCommand({ Bucket: B }));
+  const noBucket = await raw('HEAD', B, 'k');
+  assert.equal(noBucket.status, 404);
+  assert.match((await raw('GET', B, 'k')).body, /NoSuchBucket/);
+  await s3.send(new CreateBucketCommand({ Bucket: B }));
+  assert.match((await raw('GET', B, 'k')).body, /NoSuchKey/);
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: 'k', Body: 'new k', ContentType: 'text/x-new' }));
+  assert.equal((await headAndGet(B, 'k', 'new k', 'in the re-created bucket')).ContentType, 'text/x-new');
+});
+
+test("a bucket's CORS configuration, read by every object request, follows PutBucketCors and DeleteBucketCors", async () => {
+  const B = 'heads';
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: 'cors', Body: 'cors' }));
+  const origin = { origin: 'http://app.example' };
+  assert.equal((await raw('HEAD', B, 'cors', origin)).headers['access-control-allow-origin'], undefined);
+  await s3.send(
+    new PutBucketCorsCommand({ Bucket: B, CORSConfiguration: { CORSRules: [{ AllowedOrigins: ['http://app.example'], AllowedMethods: ['GET', 'HEAD'] }] } }),
+  );
+  assert.equal((await raw('HEAD', B, 'cors', origin)).headers['access-control-allow-origin'], 'http://app.example');
+  assert.equal((await raw('GET', B, 'cors', origin)).headers['access-control-allow-origin'], 'http://app.example');
+  await s3.send(new DeleteBucketCorsCommand({ Bucket: B }));
+  assert.equal((await raw('HEAD', B, 'cors', origin)).headers['access-control-allow-origin'], undefined);
+});
+
+test('a warm HEAD reads nothing from disk; a write through S3 refreshes it', async () => {
+  const B = 'heads';
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: 'warm', Body: 'warm body', ContentType: 'text/plain' }));
+  const warm = await headAndGet(B, 'warm', 'warm body', 'warm');
+  // Behind the server's back (a test server's directory is only ever written through S3): not seen.
+  const objectFile = join(server.directory, B, 'warm._S3rver_object');
+  writeFileSync(`${objectFile}.md5`, createHash('md5').update('changed on disk').digest('hex'));
+  writeFileSync(join(server.directory, B, 'warm._S3rver_metadata.json'), JSON.stringify({ 'content-type': 'changed/on-disk' }));
+  assert.deepEqual(shown(await s3.send(new HeadObjectCommand({ Bucket: B, Key: 'warm' }))), warm, 'a warm HEAD reads nothing from disk');
+  await s3.send(new PutObjectCommand({ Bucket: B, Key: 'warm', Body: 'rewritten', ContentType: 'text/x-rewritten' }));
+  assert.equal((await headAndGet(B, 'warm', 'rewritten', 'after a put')).ContentType, 'text/x-rewritten');
 });
 
 test("getBucket's XML is what s3rver's own j2xParser makes of the same body", () => {
