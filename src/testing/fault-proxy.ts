@@ -35,6 +35,8 @@ export interface FaultRule {
   times?: number;
   /** Delay before the fault is answered (or the request forwarded). */
   latencyMs?: number;
+  /** Without a fault: headers added to the forwarded answer (e.g. x-amz-server-side-encryption on a HEAD). */
+  responseHeaders?: Record<string, string>;
 }
 
 export interface FaultProxy {
@@ -159,7 +161,7 @@ export async function startFaultProxy(options: { upstream: string }): Promise<Fa
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  function forward(req: IncomingMessage, res: ServerResponse): void {
+  function forward(req: IncomingMessage, res: ServerResponse, extra: Record<string, string> = {}): void {
     const up = httpRequest({
       host: upstreamHost,
       port: upstreamPort,
@@ -170,7 +172,8 @@ export async function startFaultProxy(options: { upstream: string }): Promise<Fa
       setHost: false,
     });
     up.on('response', (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, forwardableRawHeaders(upRes.rawHeaders) as unknown as Record<string, string>);
+      const headers = [...forwardableRawHeaders(upRes.rawHeaders), ...Object.entries(extra).flat()];
+      res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, headers as unknown as Record<string, string>);
       upRes.pipe(res);
       // An upstream answer cut short is cut short for the client too, never passed off as complete.
       upRes.on('error', () => res.destroy());
@@ -208,7 +211,7 @@ export async function startFaultProxy(options: { upstream: string }): Promise<Fa
     }
     if (latency > 0) await wait(latency);
     if (stopped || req.socket.destroyed) return;
-    forward(req, res);
+    forward(req, res, rule?.responseHeaders);
   }
 
   const server = createServer((req, res) => {

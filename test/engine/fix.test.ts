@@ -165,3 +165,33 @@ test('a fix killed after some copies, run again, copies only what it had not con
   assert.equal(events.at(-1).outcome, 'clean');
   assert.deepEqual((await keysOf(c2, dst)).sort(), keys);
 });
+
+test('an ETag mismatch re-checked with HEAD becomes unverified when an object is SSE-KMS; the outcome is kept for rewritten reports', async (t) => {
+  const { startFaultProxy } = await import('../../src/testing/fault-proxy.ts');
+  const { rewriteReports } = await import('../../src/engine/reconcile-job.ts');
+  const dir = await tempDir(t);
+  const proxy = await startFaultProxy({ upstream: one.endpoint });
+  t.after(() => proxy.stop());
+  // Encryption shows only on HEAD: the proxy adds the header S3 sends for an SSE-KMS object.
+  proxy.addRule({ match: { method: 'HEAD', path: /enc\.bin$/ }, responseHeaders: { 'x-amz-server-side-encryption': 'aws:kms' } });
+  const src = await bucket(c1);
+  const dst = await bucket(c1);
+  for (const k of ['enc.bin', 'plain.bin']) {
+    await put(c1, src, k, 'AAAA', false);
+    await put(c1, dst, k, 'BBBB', false);
+  }
+  const env = { env: { MC_HOST_p: `http://S3RVER:S3RVER@127.0.0.1:${proxy.port}` }, home: dir };
+  const stateDir = join(dir, 'state');
+  const summary = await runReconcile({ source: `p/${src}`, dest: `p/${dst}`, stateDir, reportDir: join(dir, 'rep'), aliasEnv: env });
+  assert.equal(summary.counts.etagMismatch, 1);
+  assert.equal(summary.counts.unverified, 1);
+  const rows = (await readFile(join(dir, 'rep', 'differences.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(rows.map((r) => [r.key, r.category]), [['enc.bin', 'unverified'], ['plain.bin', 'etagMismatch']]);
+  // The fix plan copies the plain mismatch only.
+  const plan = (await readFile(join(dir, 'rep', 'fix-plan.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(plan.map((a) => [a.action, a.key]), [['copy', 'plain.bin']]);
+  // `s3mig report` decides the same without asking the server (the proxy is gone).
+  await proxy.stop();
+  const again = await rewriteReports({ stateDir, id: summary.job, reportDir: join(dir, 'rep2') });
+  assert.deepEqual([again.counts.etagMismatch, again.counts.unverified], [1, 1]);
+});
