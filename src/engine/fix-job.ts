@@ -18,7 +18,7 @@ import type { DifferenceRow } from '../report/differences.ts';
 import { copyObject } from '../s3/copy.ts';
 import { deleteObjects, headObject, isEncryptedForEtag, type HeadResult } from '../s3/objects.ts';
 import { s3CodeOf } from '../s3/errors.ts';
-import { EventBus } from './events.ts';
+import { EventBus, type EngineEvent } from './events.ts';
 import { JobHandle } from './job-handle.ts';
 import { failpoint } from './failpoint.ts';
 import { INGEST_CHECKPOINT_KEY } from './ingest.ts';
@@ -155,15 +155,8 @@ export async function fixJob(req: FixRequest): Promise<Summary> {
   }
 }
 
-interface Counters {
-  total: number;
-  processed: number;
-  copied: number;
-  deleted: number;
-  failed: number;
-  skipped: number;
-  bytes: number;
-}
+/** The counts a fix:progress event carries (events.ts documents them). */
+type Counters = Omit<Extract<EngineEvent, { type: 'fix:progress' }>, 'type' | 'ts' | 'jobId' | 'done'>;
 
 async function runActions(
   job: JobHandle,
