@@ -71,9 +71,13 @@ function checkEngine(args: LiveArgs): void {
   if (args.engine === 'mc') {
     throw new S3migError('S3MIG_TARGET_UNSUPPORTED', '--engine mc: the mc driver is not in this build yet; use --engine native (or auto)');
   }
-  const n = args['list-concurrency'];
+  checkCount('--list-concurrency', args['list-concurrency']);
+}
+
+/** A count option (listers, copies in flight): a whole number from 1 to 256. */
+function checkCount(flag: string, n: number | undefined): void {
   if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 256)) {
-    throw new S3migError('S3MIG_USAGE', `--list-concurrency must be a whole number from 1 to 256, not ${n}`);
+    throw new S3migError('S3MIG_USAGE', `${flag} must be a whole number from 1 to 256, not ${n}`);
   }
 }
 
@@ -119,9 +123,7 @@ async function reportCommand(io: Io, args: CommonArgs & { job: string; 'report-d
 async function fixCommand(io: Io, args: CommonArgs & { job: string; 'delete-extras'?: boolean; concurrency?: number }): Promise<number> {
   const stateDir = resolveStateDir(args['state-dir']);
   const n = args.concurrency;
-  if (n !== undefined && (!Number.isInteger(n) || n < 1 || n > 256)) {
-    throw new S3migError('S3MIG_USAGE', `--concurrency must be a whole number from 1 to 256, not ${n}`);
-  }
+  checkCount('--concurrency', n);
   const { fixJob } = await import('../engine/fix-job.ts');
   const summary = await runJobCommand(io, args, (bus, signal) =>
     fixJob({

@@ -14,6 +14,12 @@ export interface ObjectEntry {
   folder?: boolean;
 }
 
+/** An ETag as listings and headers quote it ("abc"), without its one pair of quotes. */
+export function unquoteEtag(etag: string | undefined): string {
+  if (etag === undefined) return '';
+  return etag.length >= 2 && etag.charCodeAt(0) === 34 && etag.charCodeAt(etag.length - 1) === 34 ? etag.slice(1, -1) : etag;
+}
+
 /** The fields that reports show for one side of a key. */
 export interface EntrySnapshot {
   size: number;

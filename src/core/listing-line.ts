@@ -1,5 +1,5 @@
 // Parses one line of `mc ls --recursive --json` output (reference/mc-json.md §2) into an entry, an error or nothing.
-import type { ObjectEntry } from './entry.ts';
+import { unquoteEtag, type ObjectEntry } from './entry.ts';
 
 export type ListingLine =
   | { kind: 'entry'; entry: ObjectEntry }
@@ -13,12 +13,6 @@ export class ListingLineError extends Error {
     super(message);
     this.name = 'ListingLineError';
   }
-}
-
-function stripQuotes(etag: string): string {
-  return etag.length >= 2 && etag.charCodeAt(0) === 34 && etag.charCodeAt(etag.length - 1) === 34
-    ? etag.slice(1, -1)
-    : etag;
 }
 
 /** The message of an mc error object, preferring the cause (mc-json.md §1). */
@@ -61,7 +55,7 @@ export function parseListingLine(line: string): ListingLine {
   const entry: ObjectEntry = {
     key,
     size,
-    etag: typeof v.etag === 'string' ? stripQuotes(v.etag) : '',
+    etag: typeof v.etag === 'string' ? unquoteEtag(v.etag) : '',
     lastModified: typeof v.lastModified === 'string' ? v.lastModified : '',
   };
   if (typeof v.storageClass === 'string' && v.storageClass !== '') entry.storageClass = v.storageClass;

@@ -9,6 +9,7 @@ import { RateMeter, etaSeconds } from '../core/rate.ts';
 import { buildSummary, type SideName, type SideSummary, type Summary } from '../core/summary.ts';
 import { Tally, type CategoryCounts } from '../core/tally.ts';
 import { inGaps, planFor } from '../core/fix-plan.ts';
+import { mapPool } from '../core/pool.ts';
 import { JobDb } from '../store/job-db.ts';
 import { createJobDir, jobPaths, newJobId, readJobRecord, type JobPaths } from '../store/state-dir.ts';
 import { parseTarget, type Target } from '../targets/target.ts';
@@ -177,17 +178,6 @@ export interface CompareContext {
 const RECHECK_PREFIX = 'recheck:';
 const RECHECK_CONCURRENCY = 16;
 
-/** Runs `fn` over `items` with at most `limit` at once; the first failure rejects (after the others settle). */
-async function inPool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-}
-
 /**
  * Design §5: an ETag mismatch found live is re-checked with HEAD; an SSE-KMS or SSE-C object's ETag is not
  * an MD5, so such a key becomes unverified. The outcome is stored, so a resumed comparison or a rewritten
@@ -279,7 +269,7 @@ export async function compare(ctx: CompareContext): Promise<{ tally: Tally; repo
     for await (const verdicts of reconcile(db.side('source').entries(1000, after), db.side('dest').entries(1000, after))) {
       // ETag mismatches are re-checked with HEAD, many at once, before they are counted.
       const toRecheck = verdicts.filter((v) => v.category === 'etagMismatch');
-      if (toRecheck.length > 0) await inPool(toRecheck, RECHECK_CONCURRENCY, (v) => recheckEtag(ctx, v));
+      if (toRecheck.length > 0) await mapPool(toRecheck, RECHECK_CONCURRENCY, (v) => recheckEtag(ctx, v));
       for (const v of verdicts) {
         tally.add(v);
         if (v.category !== 'matched') {

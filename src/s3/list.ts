@@ -3,6 +3,8 @@
 import { listObjectsV2Fast, type ListPageOutput } from './list-request.ts';
 import type { ObjectEntry } from '../core/entry.ts';
 import { compareKeys } from '../core/key-order.ts';
+import { mapPool } from '../core/pool.ts';
+import { unquoteEtag } from '../core/entry.ts';
 import type { S3Connection } from './client.ts';
 import { withRetry } from './retry.ts';
 
@@ -69,11 +71,6 @@ async function listPage(
   );
 }
 
-function unquote(etag: string | undefined): string {
-  if (!etag) return '';
-  return etag.startsWith('"') && etag.endsWith('"') && etag.length >= 2 ? etag.slice(1, -1) : etag.replace(/&quot;/g, '');
-}
-
 /**
  * Lists one range from `after` (exclusive; the range's checkpoint) on, one page per yield. Pages that
  * start before the range (the StartAfter below `lo`) are trimmed; the listing stops at `hi`.
@@ -99,7 +96,7 @@ export async function* listRange(t: ListTarget, range: KeyRange, after: string |
       const entry: ObjectEntry = {
         key: key.slice(t.prefix.length),
         size: o.size,
-        etag: unquote(o.etag),
+        etag: unquoteEtag(o.etag),
         lastModified: o.lastModified ? o.lastModified.toISOString() : '',
       };
       if (o.storageClass) entry.storageClass = o.storageClass;
@@ -206,20 +203,6 @@ export interface RangePlan {
   basis: string;
 }
 
-async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
-}
-
 /**
  * Splits a target's key space into ranges for `concurrency` listers, from one page of each level: the
  * folders of the first levels (each level's folders looked into at once, up to three levels down) and,
@@ -250,7 +233,7 @@ export async function planRanges(t: ListTarget, concurrency: number, options: Li
   let frontier = root.prefixes;
   for (let depth = 1; depth <= 3 && folders.size < want && frontier.length > 0; depth++) {
     const looked = frontier.slice(0, want);
-    const found = await inParallel(looked, concurrency, (f) => listLevel(t, f, { ...options, maxPages: 1 }));
+    const found = await mapPool(looked, concurrency, (f) => listLevel(t, f, { ...options, maxPages: 1 }));
     const next: string[] = [];
     looked.forEach((folder, i) => {
       const level = found[i]!;
