@@ -60,17 +60,15 @@ async function runJobCommand(
 }
 
 interface LiveArgs {
-  engine?: string;
+  engine?: 'auto' | 'mc' | 'native';
+  'cross-check'?: 'mc-diff';
   'list-concurrency'?: number;
   insecure?: boolean;
   'ca-bundle'?: string;
 }
 
-/** `--engine`: native is this build's engine for live targets; mc arrives with the mc driver. */
-function checkEngine(args: LiveArgs): void {
-  if (args.engine === 'mc') {
-    throw new S3migError('S3MIG_TARGET_UNSUPPORTED', '--engine mc: the mc driver is not in this build yet; use --engine native (or auto)');
-  }
+/** Checks the live-target options before a job starts. */
+function checkLiveArgs(args: LiveArgs): void {
   checkCount('--list-concurrency', args['list-concurrency']);
 }
 
@@ -86,7 +84,7 @@ async function reconcileCommand(
   args: CommonArgs & LiveArgs & { source: string; dest: string; 'report-dir'?: string; 'delete-extras'?: boolean },
   options: { stateDir?: string; demo?: boolean } = {},
 ): Promise<number> {
-  checkEngine(args);
+  checkLiveArgs(args);
   const summary = await runJobCommand(io, args, (bus, signal) =>
     runReconcile({
       source: args.source,
@@ -97,6 +95,8 @@ async function reconcileCommand(
       ...(args['list-concurrency'] !== undefined ? { listConcurrency: args['list-concurrency'] } : {}),
       ...(args.insecure ? { insecure: true } : {}),
       ...(args['ca-bundle'] ? { caBundle: args['ca-bundle'] } : {}),
+      ...(args.engine ? { engine: args.engine } : {}),
+      ...(args['cross-check'] ? { crossCheck: args['cross-check'] } : {}),
       bus,
       signal,
     }),
@@ -120,7 +120,7 @@ async function reportCommand(io: Io, args: CommonArgs & { job: string; 'report-d
   return summary.exitCode;
 }
 
-async function fixCommand(io: Io, args: CommonArgs & { job: string; 'delete-extras'?: boolean; concurrency?: number }): Promise<number> {
+async function fixCommand(io: Io, args: CommonArgs & { job: string; 'delete-extras'?: boolean; concurrency?: number; engine?: 'auto' | 'mc' | 'native' }): Promise<number> {
   const stateDir = resolveStateDir(args['state-dir']);
   const n = args.concurrency;
   checkCount('--concurrency', n);
@@ -131,6 +131,7 @@ async function fixCommand(io: Io, args: CommonArgs & { job: string; 'delete-extr
       id: args.job,
       ...(args['delete-extras'] !== undefined ? { deleteExtras: args['delete-extras'] } : {}),
       ...(n !== undefined ? { concurrency: n } : {}),
+      ...(args.engine ? { engine: args.engine } : {}),
       bus,
       signal,
     }),
@@ -192,7 +193,8 @@ function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv
         y
           .positional('source', { type: 'string', demandOption: true, describe: 'ALIAS/BUCKET[/PREFIX] (aliases as mc: MC_HOST_<alias> or ~/.mc/config.json) or inventory:FILE (mc ls -r --json, plain or .gz)' })
           .positional('dest', { type: 'string', demandOption: true, describe: 'ALIAS/BUCKET[/PREFIX] or inventory:FILE' })
-          .option('engine', { type: 'string', choices: ['auto', 'mc', 'native'], default: 'auto', describe: 'engine for live targets (auto: mc when on PATH, once the mc driver lands; native now)' })
+          .option('engine', { type: 'string', choices: ['auto', 'mc', 'native'], default: 'auto', describe: 'engine for live targets: mc (the MinIO client), native (the AWS SDK), or auto (mc when on PATH)' })
+          .option('cross-check', { type: 'string', choices: ['mc-diff'], describe: 'also run mc diff over both live targets and report where it disagrees with s3mig' })
           .option('list-concurrency', { type: 'number', describe: 'key ranges listed at once per live side (default 8)' })
           .option('insecure', { type: 'boolean', describe: 'do not verify TLS certificates of live endpoints' })
           .option('ca-bundle', { type: 'string', describe: 'PEM file of certificate authorities for live endpoints' })
@@ -219,12 +221,13 @@ function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv
     )
     .command(
       'fix <job>',
-      "apply a job's fix plan with the native engine (copy missing and different objects), then re-check the touched keys and rewrite the reports",
+      "apply a job's fix plan (copy missing and different objects), then re-check the touched keys and rewrite the reports",
       (y) =>
         y
           .positional('job', { type: 'string', demandOption: true, describe: 'job id (see s3mig jobs); both targets must be live' })
           .option('delete-extras', { type: 'boolean', describe: 'also delete keys found only in the destination (never after an incomplete run)' })
-          .option('concurrency', { type: 'number', describe: 'copies in flight (default 8)' }),
+          .option('concurrency', { type: 'number', describe: 'copies in flight (default 8)' })
+          .option('engine', { type: 'string', choices: ['auto', 'mc', 'native'], describe: "mc copies with mc cp (keys mc cannot address are left to --engine native); default: the job's engine" }),
       async (a) => done(await fixCommand(io, a as never)),
     )
     .command('jobs', 'list the jobs of the state directory', (y) => y, async (a) => done(await jobsCommand(io, a)))

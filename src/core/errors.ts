@@ -25,7 +25,8 @@ export type ErrorCode =
   | 'S3MIG_ACCESS_DENIED'
   | 'S3MIG_S3_REQUEST'
   | 'S3MIG_COPY_FAILED'
-  | 'S3MIG_TARGET_CHANGED';
+  | 'S3MIG_TARGET_CHANGED'
+  | 'S3MIG_MC_FAILED';
 
 /** An error an operator can act on: its message is one line and names the thing at fault. */
 export class S3migError extends Error {

@@ -42,8 +42,10 @@ export interface SideEstimate {
 export interface JobOptions {
   reportDir: string;
   deleteExtras: boolean;
-  /** Native engine settings; none of them secret. */
-  engine?: 'native';
+  /** The engine for live targets, decided when the job starts (auto: mc when on PATH); absent means native. */
+  engine?: 'native' | 'mc';
+  /** Also run `mc diff` and report where it disagrees with s3mig's verdicts. */
+  crossCheck?: 'mc-diff';
   listConcurrency?: number;
   insecure?: boolean;
   caBundle?: string;

@@ -1,5 +1,6 @@
 // The run summary (summary.json and the last --json line): one shape, built by one pure function.
 import type { Strategy, TargetRecord } from './job-record.ts';
+import type { CrossCheckSummary } from './cross-check.ts';
 import { exitCodeOf, outcomeOf, recommend, type CategoryCounts, type Outcome } from './tally.ts';
 
 export type SideName = 'source' | 'dest';
@@ -27,6 +28,8 @@ export interface Summary {
   peakRssBytes: number;
   /** The strategy chosen from the estimate, and why (absent for jobs made before estimates). */
   strategy?: Strategy;
+  /** --cross-check mc-diff: where mc diff and s3mig agree. */
+  crossCheck?: CrossCheckSummary;
   recommendations: string[];
   reports: { dir: string; summary: string; differencesNdjson: string; differencesCsv: string; fixScript: string; fixPlan: string };
 }
@@ -45,6 +48,7 @@ export interface SummaryInput {
   reportMs: number;
   peakRssBytes: number;
   strategy?: Strategy;
+  crossCheck?: CrossCheckSummary;
   reports: Summary['reports'];
 }
 
@@ -85,7 +89,19 @@ export function buildSummary(input: SummaryInput): Summary {
     },
     peakRssBytes: input.peakRssBytes,
     ...(input.strategy ? { strategy: input.strategy } : {}),
-    recommendations: recommend({ counts: input.counts, complete, incomplete: input.incomplete, duplicates }),
+    ...(input.crossCheck ? { crossCheck: input.crossCheck } : {}),
+    recommendations: [
+      ...recommend({ counts: input.counts, complete, incomplete: input.incomplete, duplicates }),
+      ...crossCheckAdvice(input.crossCheck),
+    ],
     reports: input.reports,
   };
+}
+
+function crossCheckAdvice(c: CrossCheckSummary | undefined): string[] {
+  if (!c) return [];
+  const out: string[] = [];
+  if (!c.complete) out.push(`mc diff did not finish (${c.failure ?? 'error'}): its cross-check is partial.`);
+  if (c.disagreements > 0) out.push(`mc diff disagrees with s3mig on ${c.disagreements} key(s): see ${c.file} before acting on them.`);
+  return out;
 }

@@ -23,6 +23,11 @@ import { JobHandle } from './job-handle.ts';
 import { failpoint } from './failpoint.ts';
 import { INGEST_CHECKPOINT_KEY } from './ingest.ts';
 import { reopenLive, type LiveEnv, type LiveSide } from './live-targets.ts';
+import { attachMc, decideEngine, statKeys } from './mc-engine.ts';
+import { forgetMcDiff } from './cross-check.ts';
+import { mcAddressable } from '../core/fix-plan.ts';
+import { cpMc } from '../mc/cp.ts';
+import { rmMc } from '../mc/rm.ts';
 import {
   COMPARE_KEY,
   SIDES,
@@ -45,6 +50,10 @@ export interface FixRequest {
   concurrency?: number;
   /** Server-side copies at or above this size use UploadPartCopy (default 5 GiB). */
   multipartCopyThresholdBytes?: number;
+  /** mc copies with mc cp and re-checks with mc stat (keys mc cannot address are left); default: the job's engine. */
+  engine?: 'auto' | 'mc' | 'native';
+  /** The mc executable (default `mc` on PATH). */
+  mcPath?: string;
   bus?: EventBus;
   signal?: AbortSignal;
   aliasEnv?: LiveEnv;
@@ -61,14 +70,17 @@ const FIX_PREFIX = 'fix:';
 const FIXABLE_STATES: readonly JobRecord['state'][] = ['completed-with-differences', 'completed', 'fixing'];
 const COPY: readonly Category[] = ['missing', 'sizeMismatch', 'etagMismatch'];
 
-function entryOf(key: string, head: HeadResult): ObjectEntry {
+/** What a re-check reads of an object: a native HEAD or an mc stat. */
+type Probe = Pick<HeadResult, 'size' | 'etag' | 'lastModified' | 'storageClass' | 'serverSideEncryption' | 'sseCustomerAlgorithm'>;
+
+function entryOf(key: string, head: Probe): ObjectEntry {
   const e: ObjectEntry = { key, size: head.size, etag: head.etag, lastModified: head.lastModified };
   if (head.storageClass) e.storageClass = head.storageClass;
   return e;
 }
 
 /** The verdict of a re-checked key from both HEADs (design §5, encryption included). */
-function recheckVerdict(src: HeadResult | null, dst: HeadResult | null, key: string): Category | 'gone' {
+function recheckVerdict(src: Probe | null, dst: Probe | null, key: string): Category | 'gone' {
   if (!src && !dst) return 'gone';
   const category = classify(src ? entryOf(key, src) : null, dst ? entryOf(key, dst) : null);
   if (category === 'etagMismatch' && [src, dst].some((h) => h && isEncryptedForEtag(h))) return 'unverified';
@@ -119,6 +131,10 @@ export async function fixJob(req: FixRequest): Promise<Summary> {
     db = await holdJobDb(record, paths, false);
     await job.persist({ pid: process.pid });
     for (const side of SIDES) live[side] = reopenLive(side, record[side], record.options, req.aliasEnv ?? {});
+    const engine = req.engine ?? record.options.engine ?? 'native';
+    const decided = await decideEngine(engine, req.mcPath);
+    if (decided.engine === 'mc') await attachMc(live, record.options, req.mcPath, true);
+    if (decided.note) job.emit({ type: 'log', level: 'info', message: `fix: ${decided.note}` });
     const ingested = await ingestResults(db);
     if (!ingested) throw new S3migError('S3MIG_STATE_UNREADABLE', `job ${record.id} has no complete inventories`);
     const complete = ingested.source.errorCount === 0 && ingested.dest.errorCount === 0;
@@ -128,6 +144,11 @@ export async function fixJob(req: FixRequest): Promise<Summary> {
     else await job.persist({ fixOptions: { deleteExtras } });
 
     await runActions(job, db, live as Record<'source' | 'dest', LiveSide>, { ...req, deleteExtras });
+    // A stored mc diff described the buckets before this fix: the rewritten reports carry no cross-check.
+    if (record.options.crossCheck) {
+      await forgetMcDiff(db);
+      job.emit({ type: 'log', level: 'info', message: 'fix: the mc diff cross-check is not repeated after a fix; reconcile again with --cross-check mc-diff' });
+    }
 
     // Rewrite the reports from the updated inventories: a fresh comparison into the job's report folder.
     await db.delMeta(COMPARE_KEY);
@@ -167,7 +188,7 @@ async function runActions(
   const { signal } = req;
   const src = live.source;
   const dst = live.dest;
-  const counters: Counters = { total: 0, processed: 0, copied: 0, deleted: 0, failed: 0, skipped: 0, bytes: 0 };
+  const counters: Counters = { total: 0, processed: 0, copied: 0, deleted: 0, failed: 0, skipped: 0, leftForNative: 0, bytes: 0 };
   const files = reportFilesIn(job.record.options.reportDir);
   const emitProgress = (done: boolean) => job.emit({ type: 'fix:progress', ...counters, done });
   let lastEmit = 0;
@@ -179,7 +200,7 @@ async function runActions(
   };
 
   /** Stores a key's re-checked state: both inventories and its outcome, in one batch per side (dest last, with the outcome). */
-  const record = async (key: string, srcHead: HeadResult | null, dstHead: HeadResult | null, outcome: FixOutcome) => {
+  const record = async (key: string, srcHead: Probe | null, dstHead: Probe | null, outcome: FixOutcome) => {
     const s = db.side('source').batch();
     if (srcHead) s.put(key, encodeEntryValue(entryOf(key, srcHead)));
     else s.del(key);
@@ -267,7 +288,11 @@ async function runActions(
       return row;
     }
   };
+  if (src.mc && dst.mc) {
+    await runWithMc(next, { job, db, src, dst, counters, record, tick, concurrency: req.concurrency ?? 8, ...(signal ? { signal } : {}) });
+  }
   const worker = async () => {
+    if (src.mc && dst.mc) return;
     for (let row = await next(); row; row = await next()) {
       throwIfAborted(signal);
       if (row.category === 'extra') {
@@ -285,10 +310,138 @@ async function runActions(
   if (failure) throw failure.reason;
   await deleteBatch(pendingDeletes.splice(0));
   emitProgress(true);
-  const skipped = counters.skipped > 0 ? `, ${counters.skipped} already done by an earlier run` : '';
+  const skipped =
+    (counters.skipped > 0 ? `, ${counters.skipped} already done by an earlier run` : '') +
+    (counters.leftForNative > 0 ? `, ${counters.leftForNative} left for s3mig fix --engine native (mc cannot address their keys)` : '');
   job.emit({
     type: 'log',
     level: counters.failed > 0 ? 'warn' : 'info',
     message: `fix: ${counters.copied} copied, ${counters.deleted} deleted, ${counters.failed} failed${skipped}; re-checked the touched keys`,
   });
+}
+
+/** Keys per mc process: cp, rm and stat take many URLs at once. */
+const MC_GROUP = 100;
+
+interface McFixContext {
+  job: JobHandle;
+  db: JobDb;
+  src: LiveSide;
+  dst: LiveSide;
+  counters: Counters;
+  record: (key: string, srcHead: Probe | null, dstHead: Probe | null, outcome: FixOutcome) => Promise<void>;
+  tick: () => void;
+  concurrency: number;
+  signal?: AbortSignal;
+}
+
+/** The folder of a key, with its trailing '/', or '' at the top. */
+function folderOf(key: string): string {
+  return key.slice(0, key.lastIndexOf('/') + 1);
+}
+
+/**
+ * The fix loop through mc: consecutive copies into one folder go to one `mc cp` (the differences file
+ * is sorted, so they sit together), deletes to one `mc rm`, and every key is then confirmed with
+ * `mc stat` on both sides. Keys mc would rewrite (fix plan engine `native`) are left alone and counted.
+ */
+async function runWithMc(next: () => Promise<DifferenceRow | undefined>, c: McFixContext): Promise<void> {
+  const { src, dst, counters, signal } = c;
+  const s = src.mc!;
+  const d = dst.mc!;
+  let held: DifferenceRow | undefined;
+  let ended = false;
+  const take = async (): Promise<DifferenceRow | undefined> => {
+    if (held) {
+      const r = held;
+      held = undefined;
+      return r;
+    }
+    if (ended) return undefined;
+    const r = await next();
+    if (!r) ended = true;
+    return r;
+  };
+  const kindOf = (r: DifferenceRow) => (r.category === 'extra' ? 'delete' : 'copy');
+  const group = async (): Promise<{ kind: 'copy' | 'delete'; rows: DifferenceRow[] } | undefined> => {
+    for (;;) {
+      const first = await take();
+      if (!first) return undefined;
+      if (!mcAddressable(first.key)) {
+        counters.leftForNative++;
+        counters.processed++;
+        continue;
+      }
+      const kind = kindOf(first);
+      const rows = [first];
+      while (rows.length < MC_GROUP) {
+        const r = await take();
+        if (!r) break;
+        if (!mcAddressable(r.key) || kindOf(r) !== kind || (kind === 'copy' && folderOf(r.key) !== folderOf(first.key))) {
+          held = r;
+          break;
+        }
+        rows.push(r);
+      }
+      return { kind, rows };
+    }
+  };
+  // One reader: groups are taken one at a time, whichever worker asks.
+  let lock: Promise<unknown> = Promise.resolve();
+  const nextGroup = () => {
+    const p = lock.then(group);
+    lock = p.catch(() => undefined);
+    return p;
+  };
+
+  const confirm = async (rows: DifferenceRow[], kind: 'copy' | 'delete', failure: string | undefined) => {
+    const keys = rows.map((r) => r.key);
+    const [srcStats, dstStats] = await Promise.all([
+      statKeys(src, keys.map((k) => s.prefix + k), signal),
+      statKeys(dst, keys.map((k) => d.prefix + k), signal),
+    ]);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const sh = srcStats[i] ?? null;
+      const dh = dstStats[i] ?? null;
+      const category = recheckVerdict(sh, dh, row.key);
+      const done = kind === 'copy' ? dh !== null && sh !== null && dh.size === sh.size : dh === null;
+      if (done) {
+        await c.record(row.key, sh, dh, { outcome: kind === 'copy' ? 'copied' : 'deleted', category });
+        if (kind === 'copy') {
+          counters.copied++;
+          counters.bytes += dh!.size;
+        } else {
+          counters.deleted++;
+        }
+      } else {
+        counters.failed++;
+        const error = failure ?? `mc ${kind === 'copy' ? 'cp' : 'rm'} reported success, but the re-check finds ${category}`;
+        c.job.emit({ type: 'log', level: 'error', code: 'S3MIG_COPY_FAILED', message: `fix: ${kind === 'copy' ? 'copy' : 'delete'} of ${JSON.stringify(row.key)} failed: ${error}` });
+        await c.db.side('dest').putJson(FIX_PREFIX + row.key, { outcome: 'failed', category: row.category, error } satisfies FixOutcome);
+      }
+      counters.processed++;
+    }
+    c.tick();
+  };
+
+  const worker = async () => {
+    for (let g = await nextGroup(); g; g = await nextGroup()) {
+      throwIfAborted(signal);
+      if (g.kind === 'copy') {
+        const urls = g.rows.map((r) => `${s.alias}/${s.bucket}/${s.prefix}${r.key}`);
+        const cp = await cpMc(s.ctx, urls, `${d.alias}/${d.bucket}/${d.prefix}${folderOf(g.rows[0]!.key)}`, signal);
+        throwIfAborted(signal);
+        failpoint('fix:after-copy');
+        await confirm(g.rows, 'copy', cp.failure);
+      } else {
+        const rm = await rmMc(d.ctx, g.rows.map((r) => `${d.alias}/${d.bucket}/${d.prefix}${r.key}`), signal);
+        throwIfAborted(signal);
+        await confirm(g.rows, 'delete', rm.failure);
+      }
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: c.concurrency }, worker));
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }

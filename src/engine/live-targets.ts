@@ -9,6 +9,7 @@ import { describeS3Failure } from '../s3/errors.ts';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { httpStatusOf, withRetry } from '../s3/retry.ts';
 import type { ListTarget } from '../s3/list.ts';
+import type { McSideTarget } from './mc-ingest.ts';
 
 export interface LiveSide {
   record: TargetRecord;
@@ -17,6 +18,8 @@ export interface LiveSide {
   target: ListTarget;
   /** `source src/bucket/prefix`, for messages. */
   what: string;
+  /** With the mc engine: how mc names the target (listing, stat and copies go through mc). */
+  mc?: McSideTarget;
 }
 
 export interface LiveEnv {

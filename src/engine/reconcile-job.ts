@@ -32,6 +32,9 @@ function once<T>(load: () => Promise<T>): () => Promise<T> {
 const liveTargets = once(() => import('./live-targets.ts'));
 const liveIngest = once(() => import('./live-ingest.ts'));
 const s3Objects = once(() => import('../s3/objects.ts'));
+const mcEngine = once(() => import('./mc-engine.ts'));
+const mcIngest = once(() => import('./mc-ingest.ts'));
+const crossChecks = once(() => import('./cross-check.ts'));
 import type { Verdict } from '../core/reconcile.ts';
 
 export interface ReconcileRequest {
@@ -51,6 +54,12 @@ export interface ReconcileRequest {
   caBundle?: string;
   /** Where aliases resolve from (default: this process's environment and home). */
   aliasEnv?: LiveEnv;
+  /** The engine for live targets (default auto: mc when the MinIO client is on PATH). */
+  engine?: 'auto' | 'mc' | 'native';
+  /** Also run `mc diff` over both live targets and report where it disagrees. */
+  crossCheck?: 'mc-diff';
+  /** The mc executable (default `mc` on PATH). */
+  mcPath?: string;
 }
 
 export interface JobRequest {
@@ -59,6 +68,8 @@ export interface JobRequest {
   bus?: EventBus;
   signal?: AbortSignal;
   aliasEnv?: LiveEnv;
+  /** The mc executable for jobs of the mc engine (default `mc` on PATH). */
+  mcPath?: string;
 }
 
 /** Objects above which a job runs large-scale (design §8). */
@@ -121,6 +132,15 @@ async function ingestBoth(job: JobHandle, db: JobDb, live: LiveSides, signal: Ab
     const record = job.record[side];
     try {
       const lister = live[side];
+      if (lister?.mc) {
+        const { ingestMc } = await mcIngest();
+        return await ingestMc(db.side(side), side, lister.mc, {
+          concurrency: job.record.strategy?.listConcurrency ?? job.record.options.listConcurrency ?? DEFAULT_LIST_CONCURRENCY,
+          batchEntries: job.record.strategy?.batchEntries ?? 10_000,
+          emit: (e) => job.emit(e),
+          signal: ac.signal,
+        });
+      }
       if (lister) {
         const { ingestLive } = await liveIngest();
         const done = await ingestLive(db.side(side), side, lister.target, {
@@ -179,32 +199,40 @@ const RECHECK_PREFIX = 'recheck:';
 const RECHECK_CONCURRENCY = 16;
 
 /**
- * Design §5: an ETag mismatch found live is re-checked with HEAD; an SSE-KMS or SSE-C object's ETag is not
- * an MD5, so such a key becomes unverified. The outcome is stored, so a resumed comparison or a rewritten
- * report decides the same way without asking the servers again.
+ * Design §5: an ETag mismatch found live is re-checked with HEAD (mc stat with the mc engine); an SSE-KMS
+ * or SSE-C object's ETag is not an MD5, so such a key becomes unverified. The outcome is stored, so a
+ * resumed comparison or a rewritten report decides the same way without asking the servers again.
  */
-async function recheckEtag(ctx: CompareContext, v: Verdict): Promise<void> {
-  const stored = await ctx.db.getMeta(RECHECK_PREFIX + v.key);
-  if (stored !== undefined) {
-    if (stored !== 'plain') v.category = 'unverified';
-    return;
+async function recheckEtags(ctx: CompareContext, verdicts: Verdict[]): Promise<void> {
+  const todo: Verdict[] = [];
+  for (const v of verdicts) {
+    const stored = await ctx.db.getMeta(RECHECK_PREFIX + v.key);
+    if (stored === undefined) todo.push(v);
+    else if (stored !== 'plain') v.category = 'unverified';
   }
   const live = ctx.live;
-  if (!live || (!live.source && !live.dest)) return;
-  let outcome = 'plain';
+  if (todo.length === 0 || !live || (!live.source && !live.dest)) return;
   const { headObject, isEncryptedForEtag } = await s3Objects();
+  const opts = ctx.signal ? { signal: ctx.signal } : {};
   const heads = await Promise.all(
-    SIDES.map(async (side) => {
+    SIDES.map(async (side): Promise<(Parameters<typeof isEncryptedForEtag>[0] | null)[]> => {
       const l = live[side];
-      return l ? headObject(l.conn, l.target.bucket, l.target.prefix + v.key, ctx.signal ? { signal: ctx.signal } : {}) : null;
+      if (!l) return todo.map(() => null);
+      const fullKeys = todo.map((v) => l.target.prefix + v.key);
+      if (l.mc) return (await mcEngine()).statKeys(l, fullKeys, ctx.signal);
+      return mapPool(fullKeys, RECHECK_CONCURRENCY, (k) => headObject(l.conn, l.target.bucket, k, opts));
     }),
   );
-  SIDES.forEach((side, i) => {
-    const head = heads[i];
-    if (head && isEncryptedForEtag(head)) outcome = `${side}:${head.serverSideEncryption ?? head.sseCustomerAlgorithm ?? 'encrypted'}`;
-  });
-  if (ctx.checkpoints) await ctx.db.putMeta(RECHECK_PREFIX + v.key, outcome);
-  if (outcome !== 'plain') v.category = 'unverified';
+  for (let i = 0; i < todo.length; i++) {
+    const v = todo[i]!;
+    let outcome = 'plain';
+    SIDES.forEach((side, s) => {
+      const head = heads[s]![i];
+      if (head && isEncryptedForEtag(head)) outcome = `${side}:${head.serverSideEncryption ?? head.sseCustomerAlgorithm ?? 'encrypted'}`;
+    });
+    if (ctx.checkpoints) await ctx.db.putMeta(RECHECK_PREFIX + v.key, outcome);
+    if (outcome !== 'plain') v.category = 'unverified';
+  }
 }
 
 /** Merge-joins the two inventories into the report files, from the last comparison checkpoint on. */
@@ -267,9 +295,9 @@ export async function compare(ctx: CompareContext): Promise<{ tally: Tally; repo
     meter.sample(tally.counts.source + tally.counts.dest, started);
     const after = lastKey ?? undefined;
     for await (const verdicts of reconcile(db.side('source').entries(1000, after), db.side('dest').entries(1000, after))) {
-      // ETag mismatches are re-checked with HEAD, many at once, before they are counted.
+      // ETag mismatches are re-checked (HEAD, or mc stat), many at once, before they are counted.
       const toRecheck = verdicts.filter((v) => v.category === 'etagMismatch');
-      if (toRecheck.length > 0) await mapPool(toRecheck, RECHECK_CONCURRENCY, (v) => recheckEtag(ctx, v));
+      if (toRecheck.length > 0) await recheckEtags(ctx, toRecheck);
       for (const v of verdicts) {
         tally.add(v);
         if (v.category !== 'matched') {
@@ -333,6 +361,7 @@ export async function finishReports(
     const { fingerprint: _f, ...target } = job.record[name];
     return { ...target, entries: ingested[name].entries, complete: ingested[name].errorCount === 0 };
   };
+  const crossCheck = job.record.options.crossCheck ? await (await crossChecks()).writeCrossCheck(db, files) : undefined;
   const finishedAt = Date.now();
   const summary = buildSummary({
     job: job.id,
@@ -348,11 +377,18 @@ export async function finishReports(
     reportMs: finishedAt - reportStart,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     ...(job.record.strategy ? { strategy: job.record.strategy } : {}),
+    ...(crossCheck ? { crossCheck } : {}),
     reports: files,
   });
   failpoint('report:before-summary');
   await writeSummaryFile(files.summary, summary);
-  job.emit({ type: 'report:written', files: [files.summary, files.differencesNdjson, files.differencesCsv, files.fixScript, files.fixPlan] });
+  job.emit({
+    type: 'report:written',
+    files: [files.summary, files.differencesNdjson, files.differencesCsv, files.fixScript, files.fixPlan, ...(crossCheck ? [crossCheck.file] : [])],
+  });
+  if (crossCheck && crossCheck.disagreements > 0) {
+    job.emit({ type: 'log', level: 'warn', message: `cross-check: mc diff disagrees with s3mig on ${crossCheck.disagreements} key(s); see ${crossCheck.file}` });
+  }
   for (const side of SIDES) {
     if (summary.duplicates[side] > 0) {
       job.emit({ type: 'log', level: 'warn', side, message: `${summary.duplicates[side]} duplicate key(s) in the ${side} listing; the last entry of each was kept` });
@@ -365,7 +401,7 @@ export async function finishReports(
 }
 
 /** Runs a job from whatever state it is in to its end; every phase continues from its checkpoints. */
-async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: JobDb, aliasEnv: LiveEnv = {}): Promise<Summary> {
+async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: JobDb, aliasEnv: LiveEnv = {}, mcPath?: string): Promise<Summary> {
   const startedAt = Date.parse(job.record.createdAt);
   let db: JobDb | undefined = held;
   const live: LiveSides = {};
@@ -391,6 +427,11 @@ async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: Job
       const record = job.record[side];
       if (record.kind === 'live' && !live[side]) live[side] = (await liveTargets()).reopenLive(side, record, job.record.options, aliasEnv);
     }
+    const options = job.record.options;
+    const mcCtx =
+      (live.source || live.dest) && (options.engine === 'mc' || options.crossCheck)
+        ? await (await mcEngine()).attachMc(live, options, mcPath, options.engine === 'mc')
+        : undefined;
     db ??= await JobDb.open(job.paths.db);
     const timings = (await db.getJson<Timings>(TIMINGS_KEY)) ?? { ingestMs: 0, compareMs: 0 };
 
@@ -405,7 +446,28 @@ async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: Job
     if (job.record.state === 'collecting-inventory') {
       const t0 = Date.now();
       for (const side of SIDES) await checkUnchanged(side, job.record[side]);
-      await ingestBoth(job, db, live, signal);
+      if (mcCtx && options.crossCheck && live.source && live.dest) {
+        // mc diff lists both sides itself: it runs beside s3mig's listing, and either failing stops both.
+        const both = { source: live.source, dest: live.dest };
+        const ac = new AbortController();
+        const onAbort = () => ac.abort(signal?.reason);
+        if (signal?.aborted) onAbort();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        const stopOnFailure = <T>(p: Promise<T>) => p.catch((err: unknown) => { ac.abort(err); throw err; });
+        try {
+          const { runMcDiff } = await crossChecks();
+          const settled = await Promise.allSettled([
+            stopOnFailure(ingestBoth(job, db, live, ac.signal)),
+            stopOnFailure(runMcDiff(db, mcCtx, both, (e) => job.emit(e), ac.signal)),
+          ]);
+          const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+          if (failed) throw signal?.aborted ? signal.reason : ac.signal.reason ?? failed.reason;
+        } finally {
+          signal?.removeEventListener('abort', onAbort);
+        }
+      } else {
+        await ingestBoth(job, db, live, signal);
+      }
       timings.ingestMs += Date.now() - t0;
       await db.putJson(TIMINGS_KEY, timings);
       await job.setState('comparing');
@@ -473,6 +535,7 @@ async function estimate(job: JobHandle, db: JobDb, live: LiveSides, signal: Abor
   const one = async (side: SideName): Promise<SideEstimate> => {
     const record = job.record[side];
     const lister = live[side];
+    if (lister?.mc) return (await mcEngine()).estimateWithMc(lister, signal);
     if (lister) {
       const { ingestLive } = await liveIngest();
       const counted = await ingestLive(db.side(side), side, lister.target, {
@@ -536,6 +599,12 @@ export async function settleFailure(job: JobHandle, err: unknown): Promise<unkno
 export async function runReconcile(req: ReconcileRequest): Promise<Summary> {
   const cwd = req.cwd ?? process.cwd();
   const targets = { source: parseTarget(req.source, cwd), dest: parseTarget(req.dest, cwd) };
+  const anyLive = targets.source.kind === 'live' || targets.dest.kind === 'live';
+  if (req.crossCheck && (targets.source.kind !== 'live' || targets.dest.kind !== 'live')) {
+    throw new S3migError('S3MIG_USAGE', '--cross-check mc-diff needs two live targets (ALIAS/BUCKET[/PREFIX]); mc diff cannot read a saved inventory');
+  }
+  const decided = anyLive ? await (await mcEngine()).decideEngine(req.engine ?? 'auto', req.mcPath) : undefined;
+  if (req.crossCheck && decided?.engine !== 'mc') await (await mcEngine()).checkMc(req.mcPath ?? 'mc');
   const created = new Date();
   const id = newJobId(created);
   const paths = await createJobDir(req.stateDir, id);
@@ -551,6 +620,8 @@ export async function runReconcile(req: ReconcileRequest): Promise<Summary> {
       listConcurrency: req.listConcurrency ?? DEFAULT_LIST_CONCURRENCY,
       ...(req.insecure ? { insecure: true } : {}),
       ...(req.caBundle ? { caBundle: resolve(cwd, req.caBundle) } : {}),
+      ...(decided ? { engine: decided.engine } : {}),
+      ...(req.crossCheck ? { crossCheck: req.crossCheck } : {}),
     } satisfies JobOptions,
     state: 'initializing',
     createdAt: created.toISOString(),
@@ -561,7 +632,8 @@ export async function runReconcile(req: ReconcileRequest): Promise<Summary> {
   try {
     await job.persist();
     job.emit({ type: 'job:created', source: record.source, dest: record.dest, stateDir: req.stateDir, jobDir: paths.dir, reportDir });
-    return await drive(job, req.signal, undefined, req.aliasEnv);
+    if (decided?.note) job.emit({ type: 'log', level: 'info', message: decided.note });
+    return await drive(job, req.signal, undefined, req.aliasEnv, req.mcPath);
   } finally {
     await job.close();
   }
@@ -601,7 +673,7 @@ export async function resumeJob(req: JobRequest): Promise<Summary> {
       throw err;
     });
     job.emit({ type: 'log', level: 'info', message: `resuming job ${record.id} from ${record.state}` });
-    return await drive(job, req.signal, db, req.aliasEnv);
+    return await drive(job, req.signal, db, req.aliasEnv, req.mcPath);
   } finally {
     await job.close();
   }

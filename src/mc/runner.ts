@@ -25,6 +25,12 @@ export interface McRunOptions {
   onMessage?: (m: McMessage | McTextLine) => void;
   /** A run without a summary line fails (mirror, cp). */
   expectSummary?: boolean;
+  /**
+   * Error objects mc prints that are not failures of the run (mirror's "Overwrite not allowed" skips):
+   * still delivered to onMessage and counted in `expectedErrors`, but not in `errorCount`/`errors`,
+   * and they do not make `ok` false.
+   */
+  isExpectedError?: (e: McErrorMessage) => boolean;
 }
 
 export interface McRunResult {
@@ -32,10 +38,14 @@ export interface McRunResult {
   signal: string | undefined;
   /** Exit 130/143, or killed because our signal aborted. */
   interrupted: boolean;
-  /** The first MAX_KEPT_ERRORS error objects. */
+  /** The first MAX_KEPT_ERRORS error objects (expected ones excluded). */
   errors: McErrorMessage[];
   errorCount: number;
-  /** Messages per type (text lines included). */
+  /** Error objects isExpectedError accepted (always 0 without it). */
+  expectedErrors: number;
+  /** The first MAX_KEPT_ERRORS of those. */
+  expectedErrorSamples: McErrorMessage[];
+  /** Messages per type (text lines and expected errors included). */
   counts: Record<string, number>;
   lineCount: number;
   sawSummary: boolean;
@@ -95,6 +105,8 @@ export async function runMc(args: string[], options: McRunOptions = {}): Promise
   const errors: McErrorMessage[] = [];
   const counts: Record<string, number> = {};
   let errorCount = 0;
+  const expectedErrorSamples: McErrorMessage[] = [];
+  let expectedErrors = 0;
   let lineCount = 0;
   let sawSummary = false;
   let callbackError: unknown;
@@ -105,8 +117,21 @@ export async function runMc(args: string[], options: McRunOptions = {}): Promise
     lineCount++;
     counts[m.type] = (counts[m.type] ?? 0) + 1;
     if (m.type === 'error') {
-      errorCount++;
-      if (errors.length < MAX_KEPT_ERRORS) errors.push(m);
+      let expected = false;
+      if (options.isExpectedError && callbackError === undefined) {
+        try {
+          expected = options.isExpectedError(m);
+        } catch (err) {
+          callbackError = err;
+        }
+      }
+      if (expected) {
+        expectedErrors++;
+        if (expectedErrorSamples.length < MAX_KEPT_ERRORS) expectedErrorSamples.push(m);
+      } else {
+        errorCount++;
+        if (errors.length < MAX_KEPT_ERRORS) errors.push(m);
+      }
     } else if (m.type === 'summary' || m.type === 'lsSummary') {
       sawSummary = true;
     }
@@ -158,6 +183,8 @@ export async function runMc(args: string[], options: McRunOptions = {}): Promise
     interrupted,
     errors,
     errorCount,
+    expectedErrors,
+    expectedErrorSamples,
     counts,
     lineCount,
     sawSummary,

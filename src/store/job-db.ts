@@ -41,6 +41,11 @@ async function checkSchema(db: Level<string, string>, meta: Sub, location: strin
   }
 }
 
+/** The first key after every key that starts with `prefix` (whose last character is ASCII, as all of ours). */
+export function prefixEnd(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}
+
 /** The job's LevelDB: sublevels `src` and `dst` for the inventories, `meta` for the schema, checkpoints and timings. */
 export class JobDb {
   private constructor(
@@ -87,7 +92,26 @@ export class JobDb {
 
   /** Removes every metadata record whose key starts with `prefix` (stored re-check outcomes, say). */
   async clearMeta(prefix: string): Promise<void> {
-    await (this.meta as unknown as { clear(o: { gte: string; lt: string }): Promise<void> }).clear({ gte: prefix, lt: prefix + '\uffff' });
+    await (this.meta as unknown as { clear(o: { gte: string; lt: string }): Promise<void> }).clear({ gte: prefix, lt: prefixEnd(prefix) });
+  }
+
+  /** Writes several metadata records in one atomic batch. */
+  async putMetaMany(records: readonly (readonly [string, string])[]): Promise<void> {
+    if (records.length === 0) return;
+    const ops = records.map(([key, value]) => ({ type: 'put' as const, key, value }));
+    await (this.meta as unknown as { batch(o: typeof ops): Promise<void> }).batch(ops);
+  }
+
+  /** Metadata records from `gte` (inclusive) to `lt` (exclusive), in key order, a thousand at a time. */
+  async *metaEntries(gte: string, lt: string): AsyncGenerator<[string, string][]> {
+    const it = (this.meta as unknown as {
+      iterator(o: { gte: string; lt: string; highWaterMarkBytes: number }): { nextv(n: number): Promise<[string, string][]>; close(): Promise<void> };
+    }).iterator({ gte, lt, highWaterMarkBytes: 1024 * 1024 });
+    try {
+      for (let rows = await it.nextv(1000); rows.length > 0; rows = await it.nextv(1000)) yield rows;
+    } finally {
+      await it.close();
+    }
   }
 
   async close(): Promise<void> {

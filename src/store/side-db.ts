@@ -110,6 +110,20 @@ export class SideDb {
     }
   }
 
+  /** Removes this side's entries from `gte` (inclusive) to `lt` (exclusive; open when absent), or all of them. */
+  async clearEntries(range: { gte?: string; lt?: string } = {}): Promise<void> {
+    const options: { gte?: string; lt?: string } = {};
+    if (range.gte !== undefined) options.gte = range.gte;
+    if (range.lt !== undefined) options.lt = range.lt;
+    await (this.inventory as unknown as { clear(o: typeof options): Promise<void> }).clear(options);
+  }
+
+  /** Removes this side's metadata records whose names start with `prefix`. */
+  async clearMeta(prefix: string): Promise<void> {
+    const from = this.metaPrefix + prefix;
+    await (this.meta as unknown as { clear(o: { gte: string; lt: string }): Promise<void> }).clear({ gte: from, lt: from.slice(0, -1) + String.fromCharCode(from.charCodeAt(from.length - 1) + 1) });
+  }
+
   async getJson<T>(key: string): Promise<T | undefined> {
     const v = await this.meta.get(this.metaPrefix + key);
     return v === undefined ? undefined : (JSON.parse(v) as T);

@@ -280,3 +280,52 @@ test('checkMcVersion refuses releases older than RELEASE.2024-08-13, naming both
   assert.throws(() => checkMcVersion('mc version DEVELOPMENT.GOGET'), /RELEASE\.2024-08-13/);
   assert.equal(parseMcRelease('no tag here'), undefined);
 });
+
+const OVERWRITE_LINE = '{"status":"error","error":{"message":"Failed to perform mirroring, with error condition (size)","cause":{"message":"Overwrite not allowed for `https://s3.example.net/bk/a.jpg`. Use `--overwrite` to override this behavior.","error":{}},"type":"error"}}';
+const isOverwrite = (e: { message: string; causeMessage?: string }): boolean => /Overwrite not allowed/.test(e.causeMessage ?? '');
+
+test('isExpectedError: accepted error objects are delivered and counted apart, and leave ok alone', async (t) => {
+  const { env } = await setup(t, { stdout: [COPY, OVERWRITE_LINE, SUMMARY], exit: 0 });
+  const { messages, onMessage } = collect();
+  const r = await runMc(['mirror', 'src/media', 'dst/bk'], { mcPath: FIXTURE, env, onMessage, expectSummary: true, isExpectedError: isOverwrite });
+  assert.equal(r.ok, true);
+  assert.equal(r.errorCount, 0);
+  assert.deepEqual(r.errors, []);
+  assert.equal(r.expectedErrors, 1);
+  assert.equal(r.expectedErrorSamples[0]?.message, 'Failed to perform mirroring, with error condition (size)');
+  assert.deepEqual(messages.map((m) => m.type), ['mirror', 'error', 'summary'], 'still delivered to onMessage');
+  assert.equal(r.counts.error, 1, 'counts stay per message type');
+});
+
+test('isExpectedError: other error objects still fail the run; without the option nothing is expected', async (t) => {
+  const { env } = await setup(t, { stdout: [OVERWRITE_LINE, ERROR_LINE, SUMMARY], exit: 0 });
+  const r = await runMc(['mirror', 'a', 'b'], { mcPath: FIXTURE, env, expectSummary: true, isExpectedError: isOverwrite });
+  assert.equal(r.ok, false);
+  assert.equal(r.errorCount, 1);
+  assert.equal(r.errors[0]?.causeMessage, 'Access Denied.');
+  assert.equal(r.expectedErrors, 1);
+
+  const plain = await setup(t, { stdout: [OVERWRITE_LINE, SUMMARY], exit: 0 });
+  const p = await runMc(['mirror', 'a', 'b'], { mcPath: FIXTURE, env: plain.env, expectSummary: true });
+  assert.equal(p.ok, false);
+  assert.equal(p.errorCount, 1);
+  assert.equal(p.expectedErrors, 0);
+  assert.deepEqual(p.expectedErrorSamples, []);
+});
+
+test('isExpectedError: samples are bounded, the count is not; a non-zero exit still fails', async (t) => {
+  const { env } = await setup(t, { stdout: [...Array.from({ length: 150 }, () => OVERWRITE_LINE), SUMMARY], exit: 1 });
+  const r = await runMc(['mirror', 'a', 'b'], { mcPath: FIXTURE, env, expectSummary: true, isExpectedError: isOverwrite });
+  assert.equal(r.expectedErrors, 150);
+  assert.equal(r.expectedErrorSamples.length, 100);
+  assert.equal(r.errorCount, 0);
+  assert.equal(r.ok, false, 'exit 1');
+});
+
+test('isExpectedError: a throwing predicate rejects the run once mc has exited', async (t) => {
+  const { env } = await setup(t, { stdout: [OVERWRITE_LINE, SUMMARY], exit: 0 });
+  await assert.rejects(
+    runMc(['mirror', 'a', 'b'], { mcPath: FIXTURE, env, isExpectedError: () => { throw new Error('predicate broke'); } }),
+    /predicate broke/,
+  );
+});
