@@ -1,5 +1,5 @@
 // Shared test helpers: temporary folders removed after each test, and inventory lines in mc's format.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -70,3 +70,15 @@ export function parseMcRecord(buf: Buffer): string[][] {
   }
   return calls;
 }
+
+/** Every file under `dir`, recursively, with its bytes. */
+export async function allFiles(dir: string): Promise<{ path: string; bytes: Buffer }[]> {
+  const out: { path: string; bytes: Buffer }[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!e.isFile()) continue;
+    const path = join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
+    out.push({ path, bytes: await readFile(path) });
+  }
+  return out;
+}
+

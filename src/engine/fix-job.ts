@@ -123,6 +123,8 @@ export async function fixJob(req: FixRequest): Promise<Summary> {
       throw new S3migError('S3MIG_TARGET_UNSUPPORTED', `job ${record.id}: the ${side} is ${record[side].spec}, a saved listing; fix needs two live targets (run fix.sh from the report folder instead)`);
     }
   }
+  // The engine is settled before the job is touched: a missing mc leaves the job as it was.
+  const decided = await decideEngine(req.engine ?? record.options.engine ?? 'native', req.mcPath);
   const paths = jobPaths(req.stateDir, req.id);
   const job = new JobHandle(record, paths, req.bus ?? new EventBus());
   const live: Partial<Record<'source' | 'dest', LiveSide>> = {};
@@ -131,8 +133,6 @@ export async function fixJob(req: FixRequest): Promise<Summary> {
     db = await holdJobDb(record, paths, false);
     await job.persist({ pid: process.pid });
     for (const side of SIDES) live[side] = reopenLive(side, record[side], record.options, req.aliasEnv ?? {});
-    const engine = req.engine ?? record.options.engine ?? 'native';
-    const decided = await decideEngine(engine, req.mcPath);
     if (decided.engine === 'mc') await attachMc(live, record.options, req.mcPath, true);
     if (decided.note) job.emit({ type: 'log', level: 'info', message: `fix: ${decided.note}` });
     const ingested = await ingestResults(db);

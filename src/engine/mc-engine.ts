@@ -5,12 +5,13 @@ import { S3migError, isS3migError, oneLine } from '../core/errors.ts';
 import type { JobOptions } from '../core/job-record.ts';
 import type { SideName } from '../core/summary.ts';
 import type { SideEstimate } from '../core/job-record.ts';
-import { mcOnPath, openMc, type McContext } from '../mc/context.ts';
+import { checkMc, mcOnPath, openMc, type McContext } from '../mc/context.ts';
 import { duMc } from '../mc/du.ts';
-import { checkMcVersion, mcVersion } from '../mc/runner.ts';
 import { statMc, type StatOutcome, type StatResult } from '../mc/stat.ts';
 import type { LiveSide } from './live-targets.ts';
 import { mcFolderUrl } from './mc-ingest.ts';
+
+export { checkMc };
 
 export type EngineChoice = 'auto' | 'mc' | 'native';
 
@@ -18,18 +19,6 @@ export interface EngineDecision {
   engine: 'mc' | 'native';
   /** Why, for the job's log (auto only). */
   note?: string;
-}
-
-/** Checks that `mcPath` runs the MinIO client at a supported release; the error says what was found. */
-export async function checkMc(mcPath: string): Promise<string> {
-  try {
-    return checkMcVersion((await mcVersion(mcPath)).release).release;
-  } catch (err) {
-    if (isS3migError(err) && /ENOENT/.test(err.message)) {
-      throw new S3migError('S3MIG_TARGET_UNSUPPORTED', `mc (the MinIO client) is not on PATH${mcPath === 'mc' ? '' : ` at ${mcPath}`}: install it or use --engine native`, { cause: err });
-    }
-    throw err;
-  }
 }
 
 /**
@@ -65,11 +54,17 @@ export async function attachMc(live: Partial<Record<SideName, LiveSide>>, option
   return ctx;
 }
 
-/** The estimate of a side through one `mc du` (exact, one listing inside mc). */
+/** The estimate of a side through one `mc du` (exact, one listing inside mc); unknown when du fails. */
 export async function estimateWithMc(l: LiveSide, signal?: AbortSignal): Promise<SideEstimate> {
   const t = l.mc!;
-  const du = await duMc(t.ctx, mcFolderUrl(t), signal);
-  return { objects: du.objects, bytes: du.bytes, exact: true, how: 'mc du' };
+  try {
+    const du = await duMc(t.ctx, mcFolderUrl(t), signal);
+    return { objects: du.objects, bytes: du.bytes, exact: true, how: 'mc du' };
+  } catch (err) {
+    // The estimate only picks the strategy: the listing that follows meets (and reports) the real problem.
+    if (!isS3migError(err) || err.code !== 'S3MIG_MC_FAILED') throw err;
+    return { objects: 0, bytes: 0, exact: false, how: `unknown: ${oneLine(err)}` };
+  }
 }
 
 /** Stats full keys of one side through mc, in batches; an mc error for a key is an S3MIG_MC_FAILED error. */

@@ -406,6 +406,8 @@ async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: Job
   let db: JobDb | undefined = held;
   const live: LiveSides = {};
   try {
+    const usesMc = job.record.options.engine === 'mc' || job.record.options.crossCheck !== undefined;
+    if (usesMc) await (await mcEngine()).checkMc(mcPath ?? 'mc').catch((err: unknown) => notNow(job, err));
     if (job.record.state === 'paused') await job.setState(job.record.pausedIn!, 'resumed');
     if (job.record.state === 'initializing') await job.setState('validating');
     if (job.record.state === 'validating') {
@@ -430,7 +432,7 @@ async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: Job
     const options = job.record.options;
     const mcCtx =
       (live.source || live.dest) && (options.engine === 'mc' || options.crossCheck)
-        ? await (await mcEngine()).attachMc(live, options, mcPath, options.engine === 'mc')
+        ? await (await mcEngine()).attachMc(live, options, mcPath, options.engine === 'mc').catch((err: unknown) => notNow(job, err))
         : undefined;
     db ??= await JobDb.open(job.paths.db);
     const timings = (await db.getJson<Timings>(TIMINGS_KEY)) ?? { ingestMs: 0, compareMs: 0 };
@@ -502,6 +504,12 @@ async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: Job
     for (const side of SIDES) live[side]?.conn.destroy();
     await db?.close().catch(() => undefined);
   }
+}
+
+/** mc was there when the job started: its absence now is this machine's problem, not the job's, which stays as it was. */
+function notNow(job: JobHandle, err: unknown): never {
+  const why = job.record.options.engine === 'mc' ? 'engine mc' : '--cross-check mc-diff';
+  throw new S3migError('S3MIG_JOB_NOT_RESUMABLE', `job ${job.id} uses mc (${why}): ${oneLine(err)}; fix that and resume it`, { cause: err });
 }
 
 /** Ends a job in the state its summary calls for and announces the summary. */

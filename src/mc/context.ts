@@ -1,6 +1,6 @@
 // What every mc command of a job runs with: the mc path, the child environment carrying the job's
 // aliases as MC_HOST_<alias> (credentials never on argv, no config file written), and global flags.
-import { S3migError } from '../core/errors.ts';
+import { S3migError, isS3migError } from '../core/errors.ts';
 import type { ResolvedAlias } from '../targets/alias.ts';
 import { checkMcVersion, mcVersion, type McRelease } from './runner.ts';
 
@@ -51,10 +51,22 @@ export function mcHostEnv(aliases: readonly ResolvedAlias[]): Record<string, str
  */
 export async function openMc(aliases: readonly ResolvedAlias[], options: McContextOptions = {}): Promise<McContext> {
   const mcPath = options.mcPath ?? 'mc';
-  const release = checkMcVersion((await mcVersion(mcPath)).release);
+  const release = checkMcVersion(await checkMc(mcPath));
   const env = mcHostEnv(aliases);
   if (options.caBundle) env.SSL_CERT_FILE = options.caBundle;
   return { mcPath, env, globalFlags: options.insecure ? ['--insecure'] : [], release };
+}
+
+/** Checks that `mcPath` runs the MinIO client at a supported release; the error says what was found. */
+export async function checkMc(mcPath: string): Promise<string> {
+  try {
+    return checkMcVersion((await mcVersion(mcPath)).release).release;
+  } catch (err) {
+    if (isS3migError(err) && /ENOENT/.test(err.message)) {
+      throw new S3migError('S3MIG_TARGET_UNSUPPORTED', `mc (the MinIO client) is not ${mcPath === 'mc' ? 'on PATH' : `at ${mcPath}`}: install it or use --engine native`, { cause: err });
+    }
+    throw err;
+  }
 }
 
 /** The mc URL of a key under a target: `alias/bucket/prefix` + key. */

@@ -9,7 +9,7 @@
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,7 @@ import { Secret } from '../../src/core/secret.ts';
 import { runReconcile } from '../../src/engine/reconcile-job.ts';
 import { EventBus, type EngineEvent } from '../../src/engine/events.ts';
 import type { Summary } from '../../src/core/summary.ts';
-import { tempDir, writeInventory } from '../helpers.ts';
+import { allFiles, tempDir, writeInventory } from '../helpers.ts';
 
 // In-process runs read the retry policy from this process's environment when they connect.
 process.env.S3MIG_RETRY_BASE_MS = '1';
@@ -296,17 +296,6 @@ async function closedPort(): Promise<number> {
   const port = (srv.address() as AddressInfo).port;
   await new Promise<void>((resolve) => srv.close(() => resolve()));
   return port;
-}
-
-/** Every file under `dir`, recursively, with its bytes. */
-async function allFiles(dir: string): Promise<{ path: string; bytes: Buffer }[]> {
-  const out: { path: string; bytes: Buffer }[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (!e.isFile()) continue;
-    const path = join(e.parentPath ?? (e as unknown as { path: string }).path, e.name);
-    out.push({ path, bytes: await readFile(path) });
-  }
-  return out;
 }
 
 function listTarget(conn: S3Connection, bucket: string, prefix = ''): ListTarget {

@@ -26,7 +26,7 @@ import { statMc } from '../../src/mc/stat.ts';
 import { runMirror, type MirrorKeyError } from '../../src/mc/mirror.ts';
 import type { Summary } from '../../src/core/summary.ts';
 import type { EngineEvent } from '../../src/engine/events.ts';
-import { tempDir } from '../helpers.ts';
+import { allFiles, tempDir } from '../helpers.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/s3mig.js', import.meta.url));
 const MC = fileURLToPath(new URL('../fixtures/mc', import.meta.url));
@@ -124,7 +124,7 @@ async function seed(bucket: string, objects: Record<string, string>): Promise<vo
 }
 
 before(async () => {
-  server = await startLocalS3({ buckets: ['src', 'dst', 'fsrc', 'fdst', 'unit', 'msrc', 'mdst'] });
+  server = await startLocalS3({ buckets: ['src', 'dst', 'fsrc', 'fdst', 'kfsrc', 'kfdst', 'unit', 'msrc', 'mdst'] });
   seeder = connect({ url: server.endpoint, region: 'us-east-1', pathStyle: true }, { accessKey: server.accessKey, secretKey: new Secret(server.secretKey) });
   await Promise.all([seed('src', SRC), seed('dst', DST), seed('fsrc', FSRC), seed('fdst', FDST)]);
 });
@@ -141,7 +141,9 @@ after(async () => {
 // Running s3mig
 // ---------------------------------------------------------------------------------------------
 
-const mcHost = (endpoint: string) => endpoint.replace('http://', 'http://S3RVER:S3RVER@');
+/** s3rver checks the access key only, so a secret of our own shows where it could leak. */
+const SECRET = 'mc-secret-8f3a1c';
+const mcHost = (endpoint: string) => endpoint.replace('http://', `http://S3RVER:${SECRET}@`);
 
 interface Run {
   code: number | undefined;
@@ -235,12 +237,18 @@ test('reconcile --engine mc: every verdict, the estimate from mc du, and the sam
 });
 
 test('mc gets the aliases only as MC_HOST_<alias> in its environment: argv holds no secret, TZ is UTC, --json --no-color first', async () => {
-  const { dir } = await engineRun('mc');
+  const { dir, run } = await engineRun('mc');
   const record = JSON.parse(await readFile(join(dir, 'mc-record.json'), 'utf8')) as { argv: string[]; tz: string; mcHostKeys: string[] };
   assert.deepEqual(record.argv.slice(0, 2), ['--json', '--no-color']);
   assert.equal(record.tz, 'UTC');
   assert.deepEqual(record.mcHostKeys, ['MC_HOST_s']);
-  assert.ok(!record.argv.some((a) => a.includes('S3RVER')), record.argv.join(' '));
+  assert.ok(!record.argv.some((a) => a.includes(SECRET)), record.argv.join(' '));
+  // Nor anywhere s3mig writes: the state directory (LevelDB included), the reports, its output.
+  for (const f of await allFiles(dir)) {
+    if (f.path.endsWith('mc-record.json')) continue;
+    assert.ok(!f.bytes.includes(SECRET), `the secret is in ${f.path}`);
+  }
+  assert.ok(!run.stdout.includes(SECRET) && !run.stderr.includes(SECRET));
 });
 
 test('killed mid-listing through mc (ingest:after-batch@4), resumed: the same reports as an uninterrupted run', async (t) => {
@@ -276,6 +284,12 @@ test('stopped (SIGTERM) while mc hangs listing a folder: mc is stopped with the 
   for (const pid of started) {
     assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `mc pid ${pid} outlived its job`);
   }
+  // Resumed where mc is missing: one line, and the job stays paused for a machine that has mc.
+  const jobJson = join(dir, 'state', 'jobs', id, 'job.json');
+  const noMc = await s3mig(t, dir, ['resume', id], {}, false);
+  assert.equal(noMc.code, 2);
+  assert.equal(noMc.stderr, `s3mig: job ${id} uses mc (engine mc): mc (the MinIO client) is not on PATH: install it or use --engine native; fix that and resume it`);
+  assert.equal(JSON.parse(await readFile(jobJson, 'utf8')).state, 'paused');
   const resumed = await s3mig(t, dir, ['resume', id, '--json']);
   assert.equal(resumed.code, 1, resumed.stderr);
   const { rep } = await engineRun('mc');
@@ -340,6 +354,19 @@ test('an mc error object for one folder: that side incomplete (exit 2), no actio
   assert.ok(!plan.some((p) => p.key.startsWith('photos/')), 'nothing under the unlisted folder is acted on');
   assert.ok(plan.some((p) => p.key === 'missing.txt' && p.action === 'copy'));
   assert.ok(!plan.some((p) => p.action === 'delete'), 'an incomplete run deletes nothing');
+});
+
+test('mc du failing only leaves the estimate unknown: the strategy says so and the reconcile goes on', async (t) => {
+  const dir = await tempDir(t, 's3mig-mc-du-');
+  const r = await s3mig(t, dir, ['reconcile', 's/src', 's/dst', '--engine', 'mc', '--json', '--report-dir', 'rep'], {
+    MC_LIVE_FAULT: JSON.stringify({ cmd: 'du', match: 's/src', afterLines: 0, action: 'fatal' }),
+  });
+  assert.equal(r.code, 1, r.stderr);
+  const strategy = eventsOf(r.stdout).find((e) => e.type === 'strategy') as Event & { name: string; estimate: { source: { how: string; exact: boolean } } };
+  assert.match(strategy.estimate.source.how, /^unknown: mc du s\/src\/: /);
+  assert.equal(strategy.estimate.source.exact, false);
+  assert.equal(strategy.name, 'standard');
+  assert.deepEqual((await readSummary(join(dir, 'rep'))).counts, (await readSummary((await engineRun('mc')).rep)).counts);
 });
 
 test('ETag mismatches are re-checked with mc stat: SSE-KMS on HEAD makes the key unverified', async (t) => {
@@ -417,6 +444,11 @@ test('fix --engine mc: mc cp per folder, mc rm for extras, mc stat re-checks; a 
     { missing: before_.counts.missing, extra: before_.counts.extra, sizeMismatch: before_.counts.sizeMismatch, etagMismatch: before_.counts.etagMismatch },
     { missing: 4, extra: 2, sizeMismatch: 1, etagMismatch: 1 },
   );
+  // Without mc on PATH the job is left as it was.
+  const noMc = await s3mig(t, dir, ['fix', id], {}, false);
+  assert.equal(noMc.code, 2);
+  assert.equal(noMc.stderr, 's3mig: mc (the MinIO client) is not on PATH: install it or use --engine native');
+  assert.equal(JSON.parse(await readFile(join(dir, 'state', 'jobs', id, 'job.json'), 'utf8')).state, 'completed-with-differences');
   const fixed = await s3mig(t, dir, ['fix', id, '--engine', 'mc', '--delete-extras', '--json', '--concurrency', '2'], { MC_REPLAY_RECORD: join(dir, 'record.json') });
   assert.equal(fixed.code, 1, fixed.stderr);
   const events = eventsOf(fixed.stdout);
@@ -431,6 +463,29 @@ test('fix --engine mc: mc cp per folder, mc rm for extras, mc stat re-checks; a 
   const native = await s3mig(t, dir, ['fix', id, '--engine', 'native', '--json']);
   assert.equal(native.code, 0, native.stderr);
   assert.equal((await readSummary(join(dir, 'rep'))).outcome, 'clean');
+});
+
+test('fix --engine mc killed after a copy (fix:after-copy@2), run again: confirmed keys are not copied twice, same end', async (t) => {
+  await seed('kfsrc', FSRC);
+  await seed('kfdst', FDST);
+  const dir = await tempDir(t, 's3mig-mc-fix-kill-');
+  const rec = await s3mig(t, dir, ['reconcile', 's/kfsrc', 's/kfdst', '--engine', 'mc', '--json', '--report-dir', 'rep']);
+  assert.equal(rec.code, 1, rec.stderr);
+  const id = jobIdOf(rec.stdout);
+  // One group at a time: flip.txt is copied and confirmed, gone/old.txt deleted, then the kill lands
+  // right after the copy of grow.txt, before its re-check.
+  const killed = await s3mig(t, dir, ['fix', id, '--engine', 'mc', '--delete-extras', '--json', '--concurrency', '1'], { S3MIG_FAILPOINT: 'fix:after-copy@2' });
+  assert.equal(killed.code, undefined, 'killed by its failpoint');
+  const again = await s3mig(t, dir, ['fix', id, '--engine', 'mc', '--json', '--concurrency', '1']);
+  assert.equal(again.code, 1, again.stderr);
+  const progress = eventsOf(again.stdout).filter((e) => e.type === 'fix:progress').pop() as Event & Record<string, number>;
+  assert.deepEqual(
+    { skipped: progress.skipped, copied: progress.copied, deleted: progress.deleted, leftForNative: progress.leftForNative, failed: progress.failed },
+    { skipped: 2, copied: 4, deleted: 1, leftForNative: 1, failed: 0 },
+    'the delete-extras choice of the interrupted run is kept',
+  );
+  const rows = await readRows(join(dir, 'rep', 'differences.ndjson'));
+  assert.deepEqual(rows.map((r) => [r.key, r.category]), [['marker/', 'missing']]);
 });
 
 // ---------------------------------------------------------------------------------------------
