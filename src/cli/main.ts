@@ -139,6 +139,69 @@ async function fixCommand(io: Io, args: CommonArgs & { job: string; 'delete-extr
   return summary.exitCode;
 }
 
+interface MigrateArgs extends CommonArgs, LiveArgs {
+  source: string;
+  dest: string;
+  'report-dir'?: string;
+  'delete-extras'?: boolean;
+  overwrite?: boolean;
+  fix?: boolean;
+  'max-fix-rounds'?: number;
+  'dry-run'?: boolean;
+  exclude?: string[];
+  'newer-than'?: string;
+  'older-than'?: string;
+  concurrency?: number;
+  headless?: boolean;
+}
+
+async function migrateCommand(io: Io, args: MigrateArgs): Promise<number> {
+  checkLiveArgs(args);
+  checkCount('--concurrency', args.concurrency);
+  const { runMigrate } = await import('../engine/reconcile-job.ts');
+  const summary = await runJobCommand(io, args, (bus, signal) =>
+    runMigrate({
+      source: args.source,
+      dest: args.dest,
+      stateDir: resolveStateDir(args['state-dir']),
+      reportDir: args['report-dir'],
+      deleteExtras: args['delete-extras'] ?? false,
+      ...(args.overwrite ? { overwrite: true } : {}),
+      ...(args.fix ? { fix: true } : {}),
+      ...(args['max-fix-rounds'] !== undefined ? { maxFixRounds: args['max-fix-rounds'] } : {}),
+      ...(args['dry-run'] ? { dryRun: true } : {}),
+      ...(args.exclude?.length ? { exclude: args.exclude.map(String) } : {}),
+      ...(args['newer-than'] !== undefined ? { newerThan: String(args['newer-than']) } : {}),
+      ...(args['older-than'] !== undefined ? { olderThan: String(args['older-than']) } : {}),
+      ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
+      ...(args['list-concurrency'] !== undefined ? { listConcurrency: args['list-concurrency'] } : {}),
+      ...(args.insecure ? { insecure: true } : {}),
+      ...(args['ca-bundle'] ? { caBundle: args['ca-bundle'] } : {}),
+      ...(args.engine ? { engine: args.engine } : {}),
+      bus,
+      signal,
+    }),
+  );
+  return summary.exitCode;
+}
+
+async function retryCommand(io: Io, args: CommonArgs & { job: string; concurrency?: number; engine?: 'auto' | 'mc' | 'native' }): Promise<number> {
+  const stateDir = resolveStateDir(args['state-dir']);
+  checkCount('--concurrency', args.concurrency);
+  const { retryJob } = await import('../engine/fix-job.ts');
+  const summary = await runJobCommand(io, args, (bus, signal) =>
+    retryJob({
+      stateDir,
+      id: args.job,
+      ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
+      ...(args.engine ? { engine: args.engine } : {}),
+      bus,
+      signal,
+    }),
+  );
+  return summary.exitCode;
+}
+
 async function jobsCommand(io: Io, args: CommonArgs): Promise<number> {
   const stateDir = resolveStateDir(args['state-dir']);
   const { jobs, unreadable } = await listJobs(stateDir);
@@ -229,6 +292,42 @@ function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv
           .option('concurrency', { type: 'number', describe: 'copies in flight (default 8)' })
           .option('engine', { type: 'string', choices: ['auto', 'mc', 'native'], describe: "mc copies with mc cp (keys mc cannot address are left to --engine native); default: the job's engine" }),
       async (a) => done(await fixCommand(io, a as never)),
+    )
+    .command(
+      'migrate <source> <dest>',
+      'validate, estimate, transfer, then inventory both sides, compare and report (with --fix: fix and re-check)',
+      (y) =>
+        y
+          .positional('source', { type: 'string', demandOption: true, describe: 'ALIAS/BUCKET[/PREFIX]' })
+          .positional('dest', { type: 'string', demandOption: true, describe: 'ALIAS/BUCKET[/PREFIX]' })
+          .option('engine', { type: 'string', choices: ['auto', 'mc', 'native'], default: 'auto', describe: 'mc (mc mirror), native (the AWS SDK), or auto (mc when on PATH)' })
+          .option('overwrite', { type: 'boolean', describe: 'also replace destination objects whose size or comparable ETag differs' })
+          .option('fix', { type: 'boolean', describe: 'after the report, copy what is missing or different and re-check, round after round' })
+          .option('max-fix-rounds', { type: 'number', describe: 'fix rounds at most (default 3)' })
+          .option('delete-extras', { type: 'boolean', describe: 'with --fix: delete keys only in the destination (never after an incomplete listing)' })
+          .option('exclude', { type: 'string', array: true, describe: 'leave out keys matching this pattern (* and ?, as mc); repeatable' })
+          .option('newer-than', { type: 'string', describe: 'only objects newer than this (7d10h, or a date 2006.01.02[T15:04[:05]] UTC, or RFC 3339)' })
+          .option('older-than', { type: 'string', describe: 'only objects older than this' })
+          .option('dry-run', { type: 'boolean', describe: 'list both sides and report what the transfer would copy; change nothing' })
+          .option('concurrency', { type: 'number', describe: 'copies in flight, native engine (default 16)' })
+          .option('list-concurrency', { type: 'number', describe: 'listers per side (default 8)' })
+          .option('insecure', { type: 'boolean', describe: 'do not verify TLS certificates' })
+          .option('ca-bundle', { type: 'string', describe: 'PEM file of certificate authorities' })
+          .option('report-dir', { type: 'string', describe: 'where reports go (default ./s3mig-reports/<job>/)' })
+          .option('headless', { type: 'boolean', describe: 'no dashboard (this build always runs headless)' })
+          .example('$0 migrate old/media new/media --fix', 'copy, prove, and fix until clean')
+          .example('$0 migrate old/media new/media --dry-run', 'what would be copied'),
+      async (a) => done(await migrateCommand(io, a as never)),
+    )
+    .command(
+      'retry <job>',
+      "copy a migration's failed queue again (objects whose transfer failed after their retries), re-check them and rewrite the reports",
+      (y) =>
+        y
+          .positional('job', { type: 'string', demandOption: true, describe: 'job id (see s3mig jobs)' })
+          .option('concurrency', { type: 'number', describe: 'copies in flight (default 8)' })
+          .option('engine', { type: 'string', choices: ['auto', 'mc', 'native'], describe: "default: the job's engine" }),
+      async (a) => done(await retryCommand(io, a as never)),
     )
     .command('jobs', 'list the jobs of the state directory', (y) => y, async (a) => done(await jobsCommand(io, a)))
     .command(

@@ -1,5 +1,6 @@
 // The persisted description of a job (job.json): targets without secrets, options, state and counts.
 import type { JobState } from './job-state.ts';
+import type { KeyFilter } from './filters.ts';
 import type { CategoryCounts, Outcome } from './tally.ts';
 
 export interface TargetRecord {
@@ -46,18 +47,38 @@ export interface JobOptions {
   engine?: 'native' | 'mc';
   /** Also run `mc diff` and report where it disagrees with s3mig's verdicts. */
   crossCheck?: 'mc-diff';
+  /** Keys left out of transfer, comparison and fixes (migrations). */
+  filter?: KeyFilter;
+  /** What a migration does besides reconciling (absent for reconcile jobs). */
+  migrate?: MigrateOptions;
   listConcurrency?: number;
   insecure?: boolean;
   caBundle?: string;
 }
 
+export interface MigrateOptions {
+  /** Also replace destination objects whose size or comparable ETag differs. */
+  overwrite: boolean;
+  /** After the report, fix what differs and re-check, up to maxFixRounds times. */
+  fix: boolean;
+  maxFixRounds: number;
+  /** Delete keys only in the destination in fix rounds (never after an incomplete listing). */
+  deleteExtras: boolean;
+  /** List both sides and report what the transfer would copy; change nothing. */
+  dryRun: boolean;
+  /** Copies in flight (native engine). */
+  concurrency: number;
+}
+
 export interface JobRecord {
   id: string;
-  kind: 'reconcile';
+  kind: 'reconcile' | 'migrate';
   source: TargetRecord;
   dest: TargetRecord;
   options: JobOptions;
   strategy?: Strategy;
+  /** Migrations with --fix: the fix round running or last run (1-based). */
+  fixRound?: number;
   /** The last fix run's options (a fix interrupted and run again keeps them unless told otherwise). */
   fixOptions?: { deleteExtras: boolean };
   state: JobState;

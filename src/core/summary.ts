@@ -1,7 +1,7 @@
 // The run summary (summary.json and the last --json line): one shape, built by one pure function.
 import type { Strategy, TargetRecord } from './job-record.ts';
 import type { CrossCheckSummary } from './cross-check.ts';
-import { exitCodeOf, outcomeOf, recommend, type CategoryCounts, type Outcome } from './tally.ts';
+import { exitCodeOf, outcomeOf, recommend, type CategoryCounts, type ExcludedCounts, type Outcome } from './tally.ts';
 
 export type SideName = 'source' | 'dest';
 
@@ -11,9 +11,31 @@ export interface SideSummary extends TargetRecord {
   complete: boolean;
 }
 
+/** What a migration's transfer did (engine/transfer.ts fills it). */
+export interface TransferSummary {
+  engine: 'native' | 'mc';
+  dryRun: boolean;
+  /** What the listing said to copy (native and dry runs; mc plans inside mirror). */
+  planned?: { objects: number; bytes: number };
+  /** Copies confirmed (native: each verified by size or ETag). */
+  copied: number;
+  copiedBytes: number;
+  /** mc: copies mc said it started; only the reconciliation confirms them. */
+  started?: number;
+  startedBytes?: number;
+  /** Keys that still failed after their retries: the failed queue (`s3mig retry JOB`). */
+  failed: number;
+  /** Keys an earlier run of this job had already settled. */
+  skipped: number;
+  /** The first failures, with their reasons. */
+  failures: { key: string; error: string }[];
+  /** mc: why mirror as a whole failed (the reconciliation still ran). */
+  failure?: string;
+}
+
 export interface Summary {
   job: string;
-  kind: 'reconcile';
+  kind: 'reconcile' | 'migrate';
   source: SideSummary;
   dest: SideSummary;
   complete: boolean;
@@ -23,19 +45,28 @@ export interface Summary {
   bytes: CategoryCounts;
   duplicates: Record<SideName, number>;
   incomplete: { side: SideName; message: string }[];
-  timings: { startedAt: string; finishedAt: string; ingestMs: number; compareMs: number; reportMs: number; totalMs: number };
+  timings: { startedAt: string; finishedAt: string; transferMs?: number; ingestMs: number; compareMs: number; reportMs: number; totalMs: number };
   rates: { ingestEntriesPerSec: number; compareKeysPerSec: number };
   peakRssBytes: number;
   /** The strategy chosen from the estimate, and why (absent for jobs made before estimates). */
   strategy?: Strategy;
   /** --cross-check mc-diff: where mc diff and s3mig agree. */
   crossCheck?: CrossCheckSummary;
+  /** Keys the filters (--exclude, --newer-than, --older-than) left out of the comparison. */
+  excluded?: ExcludedCounts;
+  /** Migrations: the transfer, and how many fix rounds ran. */
+  transfer?: TransferSummary;
+  fixRounds?: number;
   recommendations: string[];
   reports: { dir: string; summary: string; differencesNdjson: string; differencesCsv: string; fixScript: string; fixPlan: string };
 }
 
 export interface SummaryInput {
   job: string;
+  kind?: Summary['kind'];
+  transfer?: TransferSummary;
+  transferMs?: number;
+  fixRounds?: number;
   source: SideSummary;
   dest: SideSummary;
   counts: CategoryCounts;
@@ -49,6 +80,7 @@ export interface SummaryInput {
   peakRssBytes: number;
   strategy?: Strategy;
   crossCheck?: CrossCheckSummary;
+  excluded?: ExcludedCounts;
   reports: Summary['reports'];
 }
 
@@ -59,13 +91,13 @@ function perSecond(n: number, ms: number): number {
 export function buildSummary(input: SummaryInput): Summary {
   const complete = input.source.complete && input.dest.complete;
   const duplicates = {
-    source: Math.max(0, input.source.entries - input.counts.source),
-    dest: Math.max(0, input.dest.entries - input.counts.dest),
+    source: Math.max(0, input.source.entries - input.counts.source - (input.excluded?.source ?? 0)),
+    dest: Math.max(0, input.dest.entries - input.counts.dest - (input.excluded?.dest ?? 0)),
   };
   const outcome = outcomeOf(input.counts, complete);
   return {
     job: input.job,
-    kind: 'reconcile',
+    kind: input.kind ?? 'reconcile',
     source: input.source,
     dest: input.dest,
     complete,
@@ -78,6 +110,7 @@ export function buildSummary(input: SummaryInput): Summary {
     timings: {
       startedAt: new Date(input.startedAt).toISOString(),
       finishedAt: new Date(input.finishedAt).toISOString(),
+      ...(input.transferMs !== undefined ? { transferMs: input.transferMs } : {}),
       ingestMs: input.ingestMs,
       compareMs: input.compareMs,
       reportMs: input.reportMs,
@@ -90,7 +123,11 @@ export function buildSummary(input: SummaryInput): Summary {
     peakRssBytes: input.peakRssBytes,
     ...(input.strategy ? { strategy: input.strategy } : {}),
     ...(input.crossCheck ? { crossCheck: input.crossCheck } : {}),
+    ...(input.excluded && input.excluded.keys > 0 ? { excluded: input.excluded } : {}),
+    ...(input.transfer ? { transfer: input.transfer } : {}),
+    ...(input.fixRounds !== undefined ? { fixRounds: input.fixRounds } : {}),
     recommendations: [
+      ...transferAdvice(input.job, input.transfer),
       ...recommend({ counts: input.counts, complete, incomplete: input.incomplete, duplicates }),
       ...crossCheckAdvice(input.crossCheck),
     ],
@@ -103,5 +140,14 @@ function crossCheckAdvice(c: CrossCheckSummary | undefined): string[] {
   const out: string[] = [];
   if (!c.complete) out.push(`mc diff did not finish (${c.failure ?? 'error'}): its cross-check is partial.`);
   if (c.disagreements > 0) out.push(`mc diff disagrees with s3mig on ${c.disagreements} key(s): see ${c.file} before acting on them.`);
+  return out;
+}
+
+function transferAdvice(job: string, t: TransferSummary | undefined): string[] {
+  if (!t) return [];
+  const out: string[] = [];
+  if (t.dryRun) out.push(`Dry run: the transfer would copy ${t.planned?.objects ?? 0} object(s) (${t.planned?.bytes ?? 0} bytes); nothing was changed.`);
+  if (t.failed > 0) out.push(`${t.failed} object(s) could not be copied after their retries (first: ${t.failures[0]?.key ?? '?'}: ${t.failures[0]?.error ?? '?'}): run s3mig retry ${job}.`);
+  if (t.failure) out.push(`mc mirror failed (${t.failure}); the reconciliation shows what arrived.`);
   return out;
 }

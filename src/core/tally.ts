@@ -8,14 +8,30 @@ export function emptyCounts(): CategoryCounts {
   return { matched: 0, missing: 0, extra: 0, sizeMismatch: 0, etagMismatch: 0, unverified: 0, source: 0, dest: 0 };
 }
 
+/** Keys a migration's filters left out, and the entries of each side they held. */
+export interface ExcludedCounts {
+  keys: number;
+  source: number;
+  dest: number;
+}
+
 export class Tally {
   readonly counts: CategoryCounts;
   readonly bytes: CategoryCounts;
+  readonly excluded: ExcludedCounts;
 
   /** A new tally, or one that goes on from saved counts (a comparison checkpoint). */
-  constructor(saved?: { counts: CategoryCounts; bytes: CategoryCounts }) {
+  constructor(saved?: { counts: CategoryCounts; bytes: CategoryCounts; excluded?: ExcludedCounts }) {
     this.counts = saved ? { ...saved.counts } : emptyCounts();
     this.bytes = saved ? { ...saved.bytes } : emptyCounts();
+    this.excluded = saved?.excluded ? { ...saved.excluded } : { keys: 0, source: 0, dest: 0 };
+  }
+
+  /** Counts a key the filters leave out: in no category, never reported. */
+  exclude(v: Verdict): void {
+    this.excluded.keys++;
+    if (v.source) this.excluded.source++;
+    if (v.dest) this.excluded.dest++;
   }
 
   add(v: Verdict): void {

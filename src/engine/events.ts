@@ -46,6 +46,30 @@ export type EngineEvent =
       counts: CategoryCounts;
       done: boolean;
     })
+  | (Envelope & {
+      type: 'transfer:progress';
+      engine: 'native' | 'mc';
+      /**
+       * Objects and bytes dealt with so far, of the planned totals. Native: copies confirmed, failed or
+       * settled earlier. mc: copies mc STARTED (its lines say nothing of completion), of mc's running
+       * queued totals; the reconciliation confirms.
+       */
+      objects: number;
+      totalObjects: number;
+      bytes: number;
+      totalBytes: number;
+      /** Native: verified copies. */
+      copied: number;
+      /** mc: copies started. */
+      started?: number;
+      failed: number;
+      /** Native: settled by an earlier run of the job; mc: left in place without --overwrite. */
+      skipped: number;
+      /** Bytes per second over a moving window, and the time left at that rate. */
+      rate: number;
+      etaSeconds?: number;
+      done: boolean;
+    })
   | (Envelope & { type: 'strategy' } & Strategy)
   | (Envelope & { type: 'report:written'; files: string[] })
   | (Envelope & {

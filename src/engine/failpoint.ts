@@ -13,6 +13,7 @@ export const FAILPOINTS = [
   'report:before-summary',
   'report:before-state',
   'fix:after-copy',
+  'transfer:after-copy',
 ] as const;
 export type FailpointName = (typeof FAILPOINTS)[number];
 

@@ -54,6 +54,10 @@ export interface FixRequest {
   engine?: 'auto' | 'mc' | 'native';
   /** The mc executable (default `mc` on PATH). */
   mcPath?: string;
+  /** Only keys for which this says true (s3mig retry: the failed queue). */
+  only?: (key: string, db: JobDb) => Promise<boolean>;
+  /** Told of each key copied and confirmed. */
+  onCopied?: (key: string, db: JobDb) => Promise<void>;
   bus?: EventBus;
   signal?: AbortSignal;
   aliasEnv?: LiveEnv;
@@ -139,32 +143,22 @@ export async function fixJob(req: FixRequest): Promise<Summary> {
     if (!ingested) throw new S3migError('S3MIG_STATE_UNREADABLE', `job ${record.id} has no complete inventories`);
     const complete = ingested.source.errorCount === 0 && ingested.dest.errorCount === 0;
     const deleteExtras = (req.deleteExtras ?? record.fixOptions?.deleteExtras ?? false) && complete;
+    const what = req.only ? 'copy the failed queue' : deleteExtras ? 'copy and delete extras' : 'copy';
     if (record.state === 'paused') await job.setState('fixing', 'resumed');
-    else if (record.state !== 'fixing') await job.setState('fixing', deleteExtras ? 'copy and delete extras' : 'copy', { fixOptions: { deleteExtras } });
-    else await job.persist({ fixOptions: { deleteExtras } });
+    else if (record.state !== 'fixing') {
+      // A new round: what an earlier round confirmed may have changed since.
+      await db.side('dest').clearMeta(FIX_PREFIX);
+      await job.setState('fixing', what, { fixOptions: { deleteExtras } });
+    } else await job.persist({ fixOptions: { deleteExtras } });
 
-    await runActions(job, db, live as Record<'source' | 'dest', LiveSide>, { ...req, deleteExtras });
-    // A stored mc diff described the buckets before this fix: the rewritten reports carry no cross-check.
-    if (record.options.crossCheck) {
-      await forgetMcDiff(db);
-      job.emit({ type: 'log', level: 'info', message: 'fix: the mc diff cross-check is not repeated after a fix; reconcile again with --cross-check mc-diff' });
-    }
-
-    // Rewrite the reports from the updated inventories: a fresh comparison into the job's report folder.
-    await db.delMeta(COMPARE_KEY);
-    const files = reportFilesIn(record.options.reportDir);
-    const ctx = { job, db, files, ingested: (await ingestResults(db))!, signal: req.signal, checkpoints: true, live };
-    const t0 = Date.now();
-    const { tally, reports } = await compare(ctx);
-    // Live listings hold no duplicates, so after the fix each side holds exactly the keys compared.
-    for (const side of SIDES) {
-      const cp = { ...ctx.ingested[side], entries: tally.counts[side] };
-      ctx.ingested[side] = cp;
-      await db.side(side).putJson(INGEST_CHECKPOINT_KEY, cp);
-    }
-    const timings = (await db.getJson<Timings>(TIMINGS_KEY)) ?? { ingestMs: 0, compareMs: 0 };
-    await job.setState('generating-report');
-    const summary = await finishReports(ctx, tally, reports, { ...timings, compareMs: Date.now() - t0 }, Date.parse(record.createdAt));
+    const summary = await fixRound(job, db, live as Record<'source' | 'dest', LiveSide>, {
+      deleteExtras,
+      ...(req.concurrency !== undefined ? { concurrency: req.concurrency } : {}),
+      ...(req.multipartCopyThresholdBytes !== undefined ? { multipartCopyThresholdBytes: req.multipartCopyThresholdBytes } : {}),
+      ...(req.signal ? { signal: req.signal } : {}),
+      ...(req.only ? { only: req.only } : {}),
+      ...(req.onCopied ? { onCopied: req.onCopied } : {}),
+    });
     await settleOutcome(job, summary);
     return summary;
   } catch (err) {
@@ -176,6 +170,45 @@ export async function fixJob(req: FixRequest): Promise<Summary> {
   }
 }
 
+export interface FixRoundOptions {
+  deleteExtras: boolean;
+  concurrency?: number;
+  multipartCopyThresholdBytes?: number;
+  signal?: AbortSignal;
+  /** Only keys for which this says true (s3mig retry: the failed queue). */
+  only?: (key: string, db: JobDb) => Promise<boolean>;
+  /** Told of each key copied and confirmed. */
+  onCopied?: (key: string, db: JobDb) => Promise<void>;
+}
+
+/**
+ * One fix round on a job this process holds, in state `fixing`: the actions, then a fresh comparison
+ * into the job's report folder; ends in `generating-report` with the reports written, not yet settled.
+ */
+export async function fixRound(job: JobHandle, db: JobDb, live: Record<'source' | 'dest', LiveSide>, options: FixRoundOptions): Promise<Summary> {
+  await runActions(job, db, live, options);
+  // A stored mc diff described the buckets before this fix: the rewritten reports carry no cross-check.
+  if (job.record.options.crossCheck) {
+    await forgetMcDiff(db);
+    job.emit({ type: 'log', level: 'info', message: 'fix: the mc diff cross-check is not repeated after a fix; reconcile again with --cross-check mc-diff' });
+  }
+  // Rewrite the reports from the updated inventories: a fresh comparison into the job's report folder.
+  await db.delMeta(COMPARE_KEY);
+  const files = reportFilesIn(job.record.options.reportDir);
+  const ctx = { job, db, files, ingested: (await ingestResults(db))!, ...(options.signal ? { signal: options.signal } : {}), checkpoints: true, live };
+  const t0 = Date.now();
+  const { tally, reports } = await compare(ctx);
+  // Live listings hold no duplicates, so after the fix each side holds exactly the keys compared (and excluded).
+  for (const side of SIDES) {
+    const cp = { ...ctx.ingested[side], entries: tally.counts[side] + tally.excluded[side] };
+    ctx.ingested[side] = cp;
+    await db.side(side).putJson(INGEST_CHECKPOINT_KEY, cp);
+  }
+  const timings = (await db.getJson<Timings>(TIMINGS_KEY)) ?? { ingestMs: 0, compareMs: 0 };
+  await job.setState('generating-report');
+  return finishReports(ctx, tally, reports, { ...timings, compareMs: Date.now() - t0 }, Date.parse(job.record.createdAt));
+}
+
 /** The counts a fix:progress event carries (events.ts documents them). */
 type Counters = Omit<Extract<EngineEvent, { type: 'fix:progress' }>, 'type' | 'ts' | 'jobId' | 'done'>;
 
@@ -183,7 +216,7 @@ async function runActions(
   job: JobHandle,
   db: JobDb,
   live: Record<'source' | 'dest', LiveSide>,
-  req: FixRequest & { deleteExtras: boolean },
+  req: FixRoundOptions,
 ): Promise<void> {
   const { signal } = req;
   const src = live.source;
@@ -236,6 +269,7 @@ async function runActions(
       ]);
       const category = recheckVerdict(srcHead, dstHead, key);
       await record(key, srcHead, dstHead, { outcome: 'copied', category });
+      await req.onCopied?.(key, db);
       counters.copied++;
       counters.bytes += result.size;
       if (result.sourceChanged) job.emit({ type: 'log', level: 'warn', message: `fix: ${JSON.stringify(key)} changed in the source since it was listed; copied its current version` });
@@ -277,7 +311,7 @@ async function runActions(
       if (r.done) return undefined;
       const row = r.value;
       const wanted = COPY.includes(row.category) || (row.category === 'extra' && req.deleteExtras);
-      if (!wanted) continue;
+      if (!wanted || (req.only && !(await req.only(row.key, db)))) continue;
       counters.total++;
       const prior = await db.side('dest').getJson<FixOutcome>(FIX_PREFIX + row.key);
       if (prior && prior.outcome !== 'failed') {
@@ -289,7 +323,18 @@ async function runActions(
     }
   };
   if (src.mc && dst.mc) {
-    await runWithMc(next, { job, db, src, dst, counters, record, tick, concurrency: req.concurrency ?? 8, ...(signal ? { signal } : {}) });
+    await runWithMc(next, {
+      job,
+      db,
+      src,
+      dst,
+      counters,
+      record,
+      tick,
+      concurrency: req.concurrency ?? 8,
+      ...(signal ? { signal } : {}),
+      ...(req.onCopied ? { onCopied: req.onCopied } : {}),
+    });
   }
   const worker = async () => {
     if (src.mc && dst.mc) return;
@@ -333,6 +378,7 @@ interface McFixContext {
   tick: () => void;
   concurrency: number;
   signal?: AbortSignal;
+  onCopied?: (key: string, db: JobDb) => Promise<void>;
 }
 
 /** The folder of a key, with its trailing '/', or '' at the top. */
@@ -408,6 +454,7 @@ async function runWithMc(next: () => Promise<DifferenceRow | undefined>, c: McFi
       const done = kind === 'copy' ? dh !== null && sh !== null && dh.size === sh.size : dh === null;
       if (done) {
         await c.record(row.key, sh, dh, { outcome: kind === 'copy' ? 'copied' : 'deleted', category });
+        if (kind === 'copy') await c.onCopied?.(row.key, c.db);
         if (kind === 'copy') {
           counters.copied++;
           counters.bytes += dh!.size;
@@ -444,4 +491,17 @@ async function runWithMc(next: () => Promise<DifferenceRow | undefined>, c: McFi
   const results = await Promise.allSettled(Array.from({ length: c.concurrency }, worker));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
+}
+
+/**
+ * `s3mig retry JOB`: copies a migration's failed queue again (the keys whose transfer failed after their
+ * retries), re-checks them, and rewrites the reports; keys it confirms leave the queue.
+ */
+export async function retryJob(req: Omit<FixRequest, 'only' | 'onCopied' | 'deleteExtras'>): Promise<Summary> {
+  const record = await readJobRecord(req.stateDir, req.id);
+  if (record.kind !== 'migrate') {
+    throw new S3migError('S3MIG_USAGE', `job ${record.id} is a reconcile; retry runs a migration's failed queue (use s3mig fix ${record.id})`);
+  }
+  const { inFailedQueue, markTransferred } = await import('./transfer.ts');
+  return fixJob({ ...req, deleteExtras: false, only: inFailedQueue, onCopied: markTransferred });
 }

@@ -7,7 +7,8 @@ import { S3migError, isDiskFull, isS3migError, oneLine, throwIfAborted } from '.
 import { reconcile } from '../core/reconcile.ts';
 import { RateMeter, etaSeconds } from '../core/rate.ts';
 import { buildSummary, type SideName, type SideSummary, type Summary } from '../core/summary.ts';
-import { Tally, type CategoryCounts } from '../core/tally.ts';
+import { Tally, type CategoryCounts, type ExcludedCounts } from '../core/tally.ts';
+import { makeKeyFilter, verdictFilter } from '../core/filters.ts';
 import { inGaps, planFor } from '../core/fix-plan.ts';
 import { mapPool } from '../core/pool.ts';
 import { JobDb } from '../store/job-db.ts';
@@ -21,7 +22,7 @@ import { JobHandle } from './job-handle.ts';
 import { failpoint } from './failpoint.ts';
 import { INGEST_CHECKPOINT_KEY, PROGRESS_INTERVAL_MS, ingestListing, type IngestCheckpoint } from './ingest.ts';
 import { describeFsError, estimateInventory, readInventory } from '../targets/inventory-file.ts';
-import type { Strategy, SideEstimate, JobOptions } from '../core/job-record.ts';
+import type { Strategy, SideEstimate, JobOptions, MigrateOptions } from '../core/job-record.ts';
 // The S3 engine (the AWS SDK) loads only for jobs with a live target: it doubles the start-up time.
 import type { LiveEnv, LiveSide } from './live-targets.ts';
 // Each is imported once: a dynamic import() goes through the module loader (a thread hop under tsx) every call.
@@ -35,6 +36,8 @@ const s3Objects = once(() => import('../s3/objects.ts'));
 const mcEngine = once(() => import('./mc-engine.ts'));
 const mcIngest = once(() => import('./mc-ingest.ts'));
 const crossChecks = once(() => import('./cross-check.ts'));
+const transfers = once(() => import('./transfer.ts'));
+const fixJobs = once(() => import('./fix-job.ts'));
 import type { Verdict } from '../core/reconcile.ts';
 
 export interface ReconcileRequest {
@@ -88,11 +91,13 @@ interface CompareCheckpoint {
   lastKey: string | null;
   counts: CategoryCounts;
   bytes: CategoryCounts;
+  excluded?: ExcludedCounts;
   offsets: ReportOffsets;
   done: boolean;
 }
 
 export interface Timings {
+  transferMs?: number;
   ingestMs: number;
   compareMs: number;
 }
@@ -286,7 +291,7 @@ export async function compare(ctx: CompareContext): Promise<{ tally: Tally; repo
     if (!ctx.checkpoints) return;
     failpoint('compare:before-checkpoint');
     const offsets = await reports!.offsets();
-    const cp: CompareCheckpoint = { lastKey, counts: tally.counts, bytes: tally.bytes, offsets, done };
+    const cp: CompareCheckpoint = { lastKey, counts: tally.counts, bytes: tally.bytes, excluded: tally.excluded, offsets, done };
     await db.putJson(COMPARE_KEY, cp);
     failpoint('compare:after-checkpoint');
   };
@@ -294,7 +299,12 @@ export async function compare(ctx: CompareContext): Promise<{ tally: Tally; repo
   try {
     meter.sample(tally.counts.source + tally.counts.dest, started);
     const after = lastKey ?? undefined;
-    for await (const verdicts of reconcile(db.side('source').entries(1000, after), db.side('dest').entries(1000, after))) {
+    const filter = verdictFilter(job.record.options.filter);
+    for await (let verdicts of reconcile(db.side('source').entries(1000, after), db.side('dest').entries(1000, after))) {
+      lastKey = verdicts[verdicts.length - 1]!.key;
+      sinceCheckpoint += verdicts.length;
+      // Keys the migration's filters leave out are counted apart and never reported.
+      if (filter) verdicts = verdicts.filter((v) => filter.keep(v) || (tally.exclude(v), false));
       // ETag mismatches are re-checked (HEAD, or mc stat), many at once, before they are counted.
       const toRecheck = verdicts.filter((v) => v.category === 'etagMismatch');
       if (toRecheck.length > 0) await recheckEtags(ctx, toRecheck);
@@ -308,8 +318,6 @@ export async function compare(ctx: CompareContext): Promise<{ tally: Tally; repo
           if (full) await full;
         }
       }
-      lastKey = verdicts[verdicts.length - 1]!.key;
-      sinceCheckpoint += verdicts.length;
       if (sinceCheckpoint >= COMPARE_CHECKPOINT_KEYS) {
         sinceCheckpoint = 0;
         await checkpoint(false);
@@ -362,6 +370,8 @@ export async function finishReports(
     return { ...target, entries: ingested[name].entries, complete: ingested[name].errorCount === 0 };
   };
   const crossCheck = job.record.options.crossCheck ? await (await crossChecks()).writeCrossCheck(db, files) : undefined;
+  const migrate = job.record.kind === 'migrate' ? job.record.options.migrate : undefined;
+  const transfer = migrate ? await (await transfers()).currentTransfer(db) : undefined;
   const finishedAt = Date.now();
   const summary = buildSummary({
     job: job.id,
@@ -378,6 +388,11 @@ export async function finishReports(
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     ...(job.record.strategy ? { strategy: job.record.strategy } : {}),
     ...(crossCheck ? { crossCheck } : {}),
+    excluded: tally.excluded,
+    kind: job.record.kind,
+    ...(transfer ? { transfer } : {}),
+    ...(timings.transferMs !== undefined ? { transferMs: timings.transferMs } : {}),
+    ...(migrate?.fix ? { fixRounds: job.record.fixRound ?? 0 } : {}),
     reports: files,
   });
   failpoint('report:before-summary');
@@ -444,7 +459,14 @@ async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: Job
       await db.putJson(TIMINGS_KEY, timings);
       await job.setState('preparing', strategy.reason, { strategy });
     }
-    if (job.record.state === 'preparing') await job.setState('collecting-inventory');
+    if (job.record.state === 'preparing') await job.setState(job.record.kind === 'migrate' ? 'transferring' : 'collecting-inventory');
+    if (job.record.state === 'transferring') {
+      const t0 = Date.now();
+      await transferPhase(job, db, live, signal);
+      timings.transferMs = (timings.transferMs ?? 0) + Date.now() - t0;
+      await db.putJson(TIMINGS_KEY, timings);
+      await job.setState('collecting-inventory');
+    }
     if (job.record.state === 'collecting-inventory') {
       const t0 = Date.now();
       for (const side of SIDES) await checkUnchanged(side, job.record[side]);
@@ -487,15 +509,22 @@ async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: Job
       await db.putJson(TIMINGS_KEY, timings);
       await job.setState('generating-report');
     }
-    if (job.record.state !== 'generating-report') {
-      throw new S3migError('S3MIG_JOB_NOT_RESUMABLE', `job ${job.id} is ${job.record.state}; there is nothing to continue`);
+    let summary: Summary;
+    if (job.record.state === 'fixing' && job.record.kind === 'migrate') {
+      // A migration stopped in a fix round: the round goes on (keys it confirmed are not copied again).
+      summary = await (await fixJobs()).fixRound(job, db, bothLive(job, live), fixRoundOptions(job, ingested, signal));
+    } else {
+      if (job.record.state !== 'generating-report') {
+        throw new S3migError('S3MIG_JOB_NOT_RESUMABLE', `job ${job.id} is ${job.record.state}; there is nothing to continue`);
+      }
+      if (!compared) {
+        const cp = await db.getJson<CompareCheckpoint>(COMPARE_KEY);
+        if (!cp?.done) throw new S3migError('S3MIG_STATE_UNREADABLE', `job ${job.id} is generating its report but its comparison is not complete`);
+        compared = { tally: new Tally(cp), reports: undefined };
+      }
+      summary = await finishReports(ctx, compared.tally, compared.reports, timings, startedAt);
     }
-    if (!compared) {
-      const cp = await db.getJson<CompareCheckpoint>(COMPARE_KEY);
-      if (!cp?.done) throw new S3migError('S3MIG_STATE_UNREADABLE', `job ${job.id} is generating its report but its comparison is not complete`);
-      compared = { tally: new Tally(cp), reports: undefined };
-    }
-    const summary = await finishReports(ctx, compared.tally, compared.reports, timings, startedAt);
+    summary = await fixLoop(job, db, live, summary, signal);
     await settleOutcome(job, summary);
     return summary;
   } catch (err) {
@@ -503,6 +532,59 @@ async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: Job
   } finally {
     for (const side of SIDES) live[side]?.conn.destroy();
     await db?.close().catch(() => undefined);
+  }
+}
+
+/** A migration's two live sides (migrations take no saved listings). */
+function bothLive(job: JobHandle, live: LiveSides): Record<SideName, LiveSide> {
+  if (!live.source || !live.dest) throw new S3migError('S3MIG_TARGET_UNSUPPORTED', `job ${job.id}: a migration needs two live targets`);
+  return { source: live.source, dest: live.dest };
+}
+
+/** The transfer of a migration (transfer.ts): native copies from both listings, or mc mirror. */
+async function transferPhase(job: JobHandle, db: JobDb, live: LiveSides, signal: AbortSignal | undefined): Promise<void> {
+  const mig = job.record.options.migrate!;
+  const { transferNative, transferMc, transferResult, clearListings } = await transfers();
+  const ctx = { job, db, live: bothLive(job, live), ...(signal ? { signal } : {}) };
+  if (!(await transferResult(db))) {
+    if (job.record.options.engine === 'mc' && !mig.dryRun) {
+      await transferMc(ctx);
+    } else {
+      await ingestBoth(job, db, live, signal);
+      await transferNative(ctx, mig.concurrency);
+    }
+  }
+  // A dry run changed nothing: its listings are the inventories. Otherwise both sides are listed again.
+  if (!mig.dryRun) await clearListings(db);
+}
+
+function fixRoundOptions(job: JobHandle, ingested: Record<SideName, IngestCheckpoint>, signal: AbortSignal | undefined) {
+  const mig = job.record.options.migrate!;
+  const complete = ingested.source.errorCount === 0 && ingested.dest.errorCount === 0;
+  return { deleteExtras: mig.deleteExtras && complete, concurrency: mig.concurrency, ...(signal ? { signal } : {}) };
+}
+
+/**
+ * `migrate --fix`: while differences remain that a fix can act on, and rounds are left, copy them (and
+ * delete extras with --delete-extras) and re-check; each round rewrites the reports.
+ */
+async function fixLoop(job: JobHandle, db: JobDb, live: LiveSides, summary: Summary, signal: AbortSignal | undefined): Promise<Summary> {
+  const mig = job.record.options.migrate;
+  if (!mig?.fix || mig.dryRun) return summary;
+  for (;;) {
+    const c = summary.counts;
+    const actionable = c.missing + c.sizeMismatch + c.etagMismatch + (mig.deleteExtras && summary.complete ? c.extra : 0);
+    const round = job.record.fixRound ?? 0;
+    if (summary.outcome !== 'differences' || !summary.complete || actionable === 0 || round >= mig.maxFixRounds) {
+      if (actionable > 0 && round >= mig.maxFixRounds) {
+        job.emit({ type: 'log', level: 'warn', message: `fix: ${actionable} difference(s) left after ${round} round(s) (--max-fix-rounds ${mig.maxFixRounds})` });
+      }
+      return summary;
+    }
+    await db.side('dest').clearMeta('fix:');
+    await job.setState('fixing', `fix round ${round + 1} of ${mig.maxFixRounds}: ${actionable} difference(s)`, { fixRound: round + 1 });
+    const ingested = (await ingestResults(db))!;
+    summary = await (await fixJobs()).fixRound(job, db, bothLive(job, live), fixRoundOptions(job, ingested, signal));
   }
 }
 
@@ -603,8 +685,52 @@ export async function settleFailure(job: JobHandle, err: unknown): Promise<unkno
   return err;
 }
 
+export interface MigrateRequest extends ReconcileRequest {
+  /** Also replace destination objects whose size or comparable ETag differs. */
+  overwrite?: boolean;
+  /** Fix what the reconciliation finds, up to maxFixRounds rounds (default 3). */
+  fix?: boolean;
+  maxFixRounds?: number;
+  /** List and report what would be copied; change nothing. */
+  dryRun?: boolean;
+  exclude?: string[];
+  newerThan?: string;
+  olderThan?: string;
+  /** Copies in flight (native engine, default 16). */
+  concurrency?: number;
+}
+
+export const DEFAULT_TRANSFER_CONCURRENCY = 16;
+export const DEFAULT_MAX_FIX_ROUNDS = 3;
+
+/** `s3mig migrate`: validate, estimate, transfer, reconcile, report, and with --fix fix and re-check. */
+export async function runMigrate(req: MigrateRequest): Promise<Summary> {
+  const cwd = req.cwd ?? process.cwd();
+  for (const [side, spec] of [['source', req.source], ['destination', req.dest]] as const) {
+    if (parseTarget(spec, cwd).kind !== 'live') {
+      throw new S3migError('S3MIG_USAGE', `migrate needs a live ${side} (ALIAS/BUCKET[/PREFIX]), not ${spec}`);
+    }
+  }
+  const rounds = req.maxFixRounds ?? DEFAULT_MAX_FIX_ROUNDS;
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 100) throw new S3migError('S3MIG_USAGE', `--max-fix-rounds must be a whole number from 1 to 100, not ${rounds}`);
+  const filter = makeKeyFilter({ ...(req.exclude ? { exclude: req.exclude } : {}), ...(req.newerThan !== undefined ? { newerThan: req.newerThan } : {}), ...(req.olderThan !== undefined ? { olderThan: req.olderThan } : {}) }, Date.now());
+  const migrate: MigrateOptions = {
+    overwrite: req.overwrite ?? false,
+    fix: req.fix ?? false,
+    maxFixRounds: rounds,
+    deleteExtras: req.deleteExtras ?? false,
+    dryRun: req.dryRun ?? false,
+    concurrency: req.concurrency ?? DEFAULT_TRANSFER_CONCURRENCY,
+  };
+  return startJob(req, 'migrate', { migrate, ...(filter ? { filter } : {}) });
+}
+
 /** `s3mig reconcile`: creates the job and runs it. */
 export async function runReconcile(req: ReconcileRequest): Promise<Summary> {
+  return startJob(req, 'reconcile', {});
+}
+
+async function startJob(req: ReconcileRequest, kind: JobRecord['kind'], extra: Pick<JobOptions, 'migrate' | 'filter'>): Promise<Summary> {
   const cwd = req.cwd ?? process.cwd();
   const targets = { source: parseTarget(req.source, cwd), dest: parseTarget(req.dest, cwd) };
   const anyLive = targets.source.kind === 'live' || targets.dest.kind === 'live';
@@ -619,7 +745,7 @@ export async function runReconcile(req: ReconcileRequest): Promise<Summary> {
   const reportDir = resolve(cwd, req.reportDir ?? join('s3mig-reports', id));
   const record: JobRecord = {
     id,
-    kind: 'reconcile',
+    kind,
     source: recordOf(targets.source),
     dest: recordOf(targets.dest),
     options: {
@@ -630,6 +756,7 @@ export async function runReconcile(req: ReconcileRequest): Promise<Summary> {
       ...(req.caBundle ? { caBundle: resolve(cwd, req.caBundle) } : {}),
       ...(decided ? { engine: decided.engine } : {}),
       ...(req.crossCheck ? { crossCheck: req.crossCheck } : {}),
+      ...extra,
     } satisfies JobOptions,
     state: 'initializing',
     createdAt: created.toISOString(),
@@ -659,15 +786,16 @@ export async function holdJobDb(record: JobRecord, paths: JobPaths, create = tru
   }
 }
 
-const RESUMABLE: readonly JobState[] = ['initializing', 'validating', 'estimating', 'preparing', 'collecting-inventory', 'comparing', 'generating-report', 'paused'];
+const RESUMABLE: readonly JobState[] = ['initializing', 'validating', 'estimating', 'preparing', 'transferring', 'collecting-inventory', 'comparing', 'generating-report', 'paused'];
 
 /** `s3mig resume JOB`: continues a paused or interrupted job where its checkpoints say it stopped. */
 export async function resumeJob(req: JobRequest): Promise<Summary> {
   const record = await readJobRecord(req.stateDir, req.id);
-  if (record.state === 'fixing' || (record.state === 'paused' && record.pausedIn === 'fixing')) {
+  const inFix = record.state === 'fixing' || (record.state === 'paused' && record.pausedIn === 'fixing');
+  if (inFix && record.kind !== 'migrate') {
     throw new S3migError('S3MIG_JOB_NOT_RESUMABLE', `job ${record.id} stopped while fixing; continue it with: s3mig fix ${record.id}`);
   }
-  if (!RESUMABLE.includes(record.state)) {
+  if (!RESUMABLE.includes(record.state) && !inFix) {
     const hint = record.state === 'failed' || record.state === 'canceled' ? 'start a new reconcile' : `rewrite its reports with: s3mig report ${record.id}`;
     throw new S3migError('S3MIG_JOB_NOT_RESUMABLE', `job ${record.id} is ${record.state}; nothing to resume (${hint})`);
   }

@@ -238,6 +238,8 @@ export interface RunMirrorOptions {
   flags: MirrorFlags;
   env?: Record<string, string>;
   mcPath?: string;
+  /** mc's global flags before everything else (e.g. --insecure, from the job's McContext). */
+  globalFlags?: string[];
   signal?: AbortSignal;
   graceMs?: number;
   onProgress?: (p: MirrorProgress) => void;
@@ -435,7 +437,7 @@ export async function runMirror(opts: RunMirrorOptions): Promise<MirrorResult> {
 
   let r: McRunResult;
   try {
-    r = await runMc(plan.args, {
+    r = await runMc([...(opts.globalFlags ?? []), ...plan.args], {
       mcPath,
       signal: ac.signal,
       onMessage,

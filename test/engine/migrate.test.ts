@@ -1,0 +1,307 @@
+// `s3mig migrate` against a real local S3 server: a bucket with drift (some objects already copied, some
+// stale in size or content, extras) migrated plain, then with --overwrite --fix --delete-extras; kills in
+// the transfer and in the inventory, then resume; a destination failing copies (retried, or left in the
+// failed queue for `s3mig retry`); filters; a dry run; the same migration through the fixture mc.
+//
+// One s3rver serves the file; each test migrates buckets of its own. Every proxy and child process is
+// stopped in t.after.
+import { after, before, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { execa } from 'execa';
+import { startLocalS3, type LocalS3 } from '../../src/testing/s3-server.ts';
+import { startFaultProxy } from '../../src/testing/fault-proxy.ts';
+import { connect, type S3Connection } from '../../src/s3/client.ts';
+import { Secret } from '../../src/core/secret.ts';
+import type { Summary } from '../../src/core/summary.ts';
+import type { EngineEvent } from '../../src/engine/events.ts';
+import { tempDir } from '../helpers.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/s3mig.js', import.meta.url));
+const MC = fileURLToPath(new URL('../fixtures/mc', import.meta.url));
+const FIXTURES = dirname(MC);
+
+/** The source: top-level and nested objects, non-ASCII keys, a folder marker. */
+const SRC: Record<string, string> = {
+  'a.txt': 'alpha',
+  'b.txt': 'bravo',
+  'stale-size.txt': 'the source is longer',
+  'stale-etag.txt': 'AAAA',
+  'docs/readme.md': 'readme',
+  'docs/guide/one.md': 'one',
+  'docs/guide/two.md': 'two',
+  'photos/é/ü.png': 'png',
+  'x/\u{1F600}': 'smile',
+  'logs/2024/app.log': 'log line',
+  'logs/2025/app.log': 'log line 2',
+  'marker/': '',
+};
+/** The destination before the migration: some copied already, two stale, two extras. */
+const DRIFT: Record<string, string> = {
+  'a.txt': 'alpha',
+  'docs/readme.md': 'readme',
+  'stale-size.txt': 'short',
+  'stale-etag.txt': 'BBBB',
+  'extra.txt': 'only here',
+  'old/gone.txt': 'only here too',
+};
+
+let server: LocalS3;
+let seeder: S3Connection;
+let bucketNo = 0;
+
+before(async () => {
+  server = await startLocalS3({ buckets: [] });
+  seeder = connect({ url: server.endpoint, region: 'us-east-1', pathStyle: true }, { accessKey: server.accessKey, secretKey: new Secret(server.secretKey) });
+});
+after(async () => {
+  seeder?.destroy();
+  await server?.stop();
+});
+
+async function seed(bucket: string, objects: Record<string, string>): Promise<void> {
+  const entries = Object.entries(objects);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < entries.length) {
+        const [Key, Body] = entries[next++]!;
+        await seeder.client.send(new PutObjectCommand({ Bucket: bucket, Key, Body, ContentLength: Buffer.byteLength(Body) }));
+      }
+    }),
+  );
+}
+
+/** A fresh pair of buckets: the source and a drifted destination. */
+async function buckets(dst: Record<string, string> = DRIFT): Promise<{ src: string; dst: string }> {
+  const n = ++bucketNo;
+  const src = `src${n}`;
+  const dstName = `dst${n}`;
+  await seeder.client.send(new CreateBucketCommand({ Bucket: src }));
+  await seeder.client.send(new CreateBucketCommand({ Bucket: dstName }));
+  await Promise.all([seed(src, SRC), seed(dstName, dst)]);
+  return { src, dst: dstName };
+}
+
+/** Every object of a bucket with its content. */
+async function contents(bucket: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  let token: string | undefined;
+  do {
+    const page = await seeder.client.send(new ListObjectsV2Command({ Bucket: bucket, ...(token ? { ContinuationToken: token } : {}) }));
+    for (const o of page.Contents ?? []) {
+      const got = await seeder.client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }));
+      out[o.Key!] = await got.Body!.transformToString();
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  return out;
+}
+
+const mcHost = (endpoint: string) => endpoint.replace('http://', 'http://S3RVER:S3RVER@');
+
+interface Run {
+  code: number | undefined;
+  stdout: string;
+  stderr: string;
+}
+
+async function s3mig(t: TestContext, cwd: string, args: string[], env: Record<string, string> = {}, withMc = false): Promise<Run> {
+  await mkdir(cwd, { recursive: true });
+  const path = (process.env.PATH ?? '').split(':').filter((d) => d !== FIXTURES);
+  const child = execa('node', [BIN, ...args], {
+    cwd,
+    reject: false,
+    timeout: 120_000,
+    extendEnv: false,
+    env: {
+      PATH: [...(withMc ? [FIXTURES] : []), dirname(process.execPath), ...path].join(':'),
+      S3MIG_STATE_DIR: join(cwd, 'state'),
+      S3MIG_FAILPOINT: '',
+      S3MIG_RETRY_BASE_MS: '1',
+      HOME: cwd,
+      MC_CONFIG_DIR: join(cwd, 'no-mc-config'),
+      MC_HOST_s: mcHost(server.endpoint),
+      ...env,
+    },
+  });
+  t.after(() => void child.kill('SIGKILL'));
+  const r = await child;
+  return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+}
+
+type Event = EngineEvent & Record<string, unknown>;
+const eventsOf = (stdout: string): Event[] => stdout.trimEnd().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Event);
+const jobIdOf = (stdout: string) => JSON.parse(stdout.split('\n')[0]!).jobId as string;
+const logText = (events: Event[]) => events.filter((e) => e.type === 'log').map((e) => String(e.message));
+const statesOf = (events: Event[]) => events.filter((e) => e.type === 'job:state').map((e) => String(e.state));
+const readSummary = async (dir: string): Promise<Summary> => JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as Summary;
+const readRows = async (path: string) =>
+  (await readFile(path, 'utf8'))
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as { key: string; category: string });
+
+/** What a plain migration must leave: everything of the source, the stale objects as they were, the extras. */
+const afterPlain = () => ({ ...SRC, 'stale-size.txt': DRIFT['stale-size.txt']!, 'stale-etag.txt': DRIFT['stale-etag.txt']!, 'extra.txt': DRIFT['extra.txt']!, 'old/gone.txt': DRIFT['old/gone.txt']! });
+
+test('migrate: copies what is missing, never replaces without --overwrite; stale objects and extras are reported', async (t) => {
+  const { src, dst } = await buckets();
+  const dir = await tempDir(t, 's3mig-migrate-');
+  const r = await s3mig(t, dir, ['migrate', `s/${src}`, `s/${dst}`, '--engine', 'native', '--json', '--report-dir', 'rep']);
+  assert.equal(r.code, 1, r.stderr);
+  const events = eventsOf(r.stdout);
+  assert.deepEqual(statesOf(events), ['validating', 'estimating', 'preparing', 'transferring', 'collecting-inventory', 'comparing', 'generating-report', 'completed-with-differences']);
+  assert.deepEqual(await contents(dst), afterPlain());
+  const summary = await readSummary(join(dir, 'rep'));
+  assert.equal(summary.kind, 'migrate');
+  const copied = Object.keys(SRC).filter((k) => !(k in DRIFT)).length;
+  assert.deepEqual({ planned: summary.transfer?.planned?.objects, copied: summary.transfer?.copied, failed: summary.transfer?.failed }, { planned: copied, copied, failed: 0 });
+  assert.deepEqual(
+    (await readRows(join(dir, 'rep', 'differences.ndjson'))).map((x) => [x.key, x.category]),
+    [['extra.txt', 'extra'], ['old/gone.txt', 'extra'], ['stale-etag.txt', 'etagMismatch'], ['stale-size.txt', 'sizeMismatch']],
+  );
+  const last = events.filter((e) => e.type === 'transfer:progress').pop() as Event & { objects: number; totalObjects: number; done: boolean; etaSeconds: number };
+  assert.deepEqual({ objects: last.objects, total: last.totalObjects, done: last.done, eta: last.etaSeconds }, { objects: copied, total: copied, done: true, eta: 0 });
+});
+
+test('migrate --overwrite --fix --delete-extras: completed, and a reconcile afterwards is clean', async (t) => {
+  const { src, dst } = await buckets();
+  const dir = await tempDir(t, 's3mig-migrate-fix-');
+  const r = await s3mig(t, dir, ['migrate', `s/${src}`, `s/${dst}`, '--engine', 'native', '--overwrite', '--fix', '--delete-extras', '--json', '--report-dir', 'rep']);
+  assert.equal(r.code, 0, r.stderr);
+  const events = eventsOf(r.stdout);
+  const states = statesOf(events);
+  assert.equal(states.at(-1), 'completed');
+  assert.ok(states.includes('fixing'), 'the extras were deleted in a fix round');
+  assert.deepEqual(await contents(dst), SRC);
+  const summary = await readSummary(join(dir, 'rep'));
+  assert.equal(summary.fixRounds, 1);
+  assert.equal(summary.outcome, 'clean');
+  const check = await s3mig(t, dir, ['reconcile', `s/${src}`, `s/${dst}`, '--engine', 'native', '--report-dir', 'check']);
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+});
+
+test('killed during the transfer (transfer:after-copy@3), resumed: completed, every object once and verified, none copied twice', async (t) => {
+  const { src, dst } = await buckets();
+  const dir = await tempDir(t, 's3mig-migrate-kill-');
+  const killed = await s3mig(t, dir, ['migrate', `s/${src}`, `s/${dst}`, '--engine', 'native', '--overwrite', '--concurrency', '1', '--json', '--report-dir', 'rep'], {
+    S3MIG_FAILPOINT: 'transfer:after-copy@3',
+  });
+  assert.equal(killed.code, undefined, 'killed by its failpoint');
+  const id = jobIdOf(killed.stdout);
+  const resumed = await s3mig(t, dir, ['resume', id, '--json']);
+  assert.equal(resumed.code, 1, resumed.stderr);
+  const summary = await readSummary(join(dir, 'rep'));
+  const toCopy = Object.keys(SRC).filter((k) => SRC[k] !== DRIFT[k]).length;
+  // Two copies were confirmed before the kill; the third was copied but not recorded, so it is copied again.
+  assert.deepEqual({ copied: summary.transfer?.copied, skipped: summary.transfer?.skipped }, { copied: toCopy - 2, skipped: 2 });
+  assert.deepEqual(summary.counts.missing + summary.counts.sizeMismatch + summary.counts.etagMismatch, 0);
+  assert.deepEqual(await contents(dst), { ...SRC, 'extra.txt': DRIFT['extra.txt']!, 'old/gone.txt': DRIFT['old/gone.txt']! });
+});
+
+test('killed while taking the inventories after the transfer, resumed: the same verdicts', async (t) => {
+  const { src, dst } = await buckets();
+  const dir = await tempDir(t, 's3mig-migrate-kill-inv-');
+  const killed = await s3mig(t, dir, ['migrate', `s/${src}`, `s/${dst}`, '--engine', 'native', '--json', '--report-dir', 'rep'], {
+    // The listings before the transfer take 13 batches; the kill comes in the listing after it.
+    S3MIG_FAILPOINT: 'ingest:after-batch@18',
+  });
+  assert.equal(killed.code, undefined, killed.stderr);
+  assert.ok(statesOf(eventsOf(killed.stdout)).includes('collecting-inventory'), 'killed after the transfer');
+  const resumed = await s3mig(t, dir, ['resume', jobIdOf(killed.stdout), '--json']);
+  assert.equal(resumed.code, 1, resumed.stderr);
+  assert.deepEqual(
+    (await readRows(join(dir, 'rep', 'differences.ndjson'))).map((x) => [x.key, x.category]),
+    [['extra.txt', 'extra'], ['old/gone.txt', 'extra'], ['stale-etag.txt', 'etagMismatch'], ['stale-size.txt', 'sizeMismatch']],
+  );
+  assert.deepEqual(await contents(dst), afterPlain());
+});
+
+test('a destination failing copies: retries finish the job; a key that keeps failing goes to the failed queue, and retry copies it', async (t) => {
+  const { src, dst } = await buckets({});
+  const proxy = await startFaultProxy({ upstream: server.endpoint });
+  t.after(() => proxy.stop());
+  // Through the proxy the destination is another server: copies stream GET -> PUT, and PUTs fail.
+  proxy.addRule({ match: { method: 'PUT', path: new RegExp(`^/${dst}/b\\.txt$`) }, fault: 'internalError', times: 2 });
+  const stuck = proxy.addRule({ match: { method: 'PUT', path: new RegExp(`^/${dst}/docs/guide/two\\.md$`) }, fault: 'accessDenied' });
+  const dir = await tempDir(t, 's3mig-migrate-faults-');
+  const r = await s3mig(t, dir, ['migrate', `s/${src}`, `p/${dst}`, '--engine', 'native', '--json', '--report-dir', 'rep'], { MC_HOST_p: mcHost(proxy.endpoint) });
+  assert.equal(r.code, 1, r.stderr);
+  const summary = await readSummary(join(dir, 'rep'));
+  assert.equal(summary.outcome, 'differences', 'never completed with an object missing');
+  assert.deepEqual(summary.transfer?.failures.map((f) => f.key), ['docs/guide/two.md']);
+  assert.match(summary.transfer!.failures[0]!.error, /AccessDenied/);
+  assert.deepEqual((await readRows(join(dir, 'rep', 'differences.ndjson'))).map((x) => [x.key, x.category]), [['docs/guide/two.md', 'missing']]);
+  assert.ok(summary.recommendations.some((x) => x.includes(`s3mig retry ${summary.job}`)), summary.recommendations.join('\n'));
+  assert.ok((await contents(dst))['b.txt'] === SRC['b.txt'], 'the object that failed twice was copied on its retry');
+
+  stuck();
+  const retried = await s3mig(t, dir, ['retry', summary.job, '--json'], { MC_HOST_p: mcHost(proxy.endpoint) });
+  assert.equal(retried.code, 0, retried.stderr);
+  const after_ = await readSummary(join(dir, 'rep'));
+  assert.equal(after_.outcome, 'clean');
+  assert.equal(after_.transfer?.failed, 0, 'the failed queue is empty');
+  assert.deepEqual(await contents(dst), SRC);
+});
+
+test('filters: excluded keys are neither copied nor reported; --older-than leaves out what is newer', async (t) => {
+  const { src, dst } = await buckets({});
+  const dir = await tempDir(t, 's3mig-migrate-filter-');
+  const r = await s3mig(t, dir, ['migrate', `s/${src}`, `s/${dst}`, '--engine', 'native', '--exclude', 'logs/*', '--exclude', '*.png', '--json', '--report-dir', 'rep']);
+  assert.equal(r.code, 0, r.stderr);
+  const copied = await contents(dst);
+  assert.deepEqual(Object.keys(copied).sort(), Object.keys(SRC).filter((k) => !k.startsWith('logs/') && !k.endsWith('.png')).sort());
+  const summary = await readSummary(join(dir, 'rep'));
+  assert.deepEqual(summary.excluded, { keys: 3, source: 3, dest: 0 });
+  assert.equal(summary.counts.missing, 0, 'an excluded key is never reported as missing');
+
+  const { src: src2, dst: dst2 } = await buckets({});
+  const old = await s3mig(t, join(dir, 'old'), ['migrate', `s/${src2}`, `s/${dst2}`, '--engine', 'native', '--older-than', '1d', '--json', '--report-dir', 'rep']);
+  assert.equal(old.code, 0, old.stderr);
+  assert.deepEqual(await contents(dst2), {}, 'every object is younger than a day');
+  assert.equal((await readSummary(join(dir, 'old', 'rep'))).excluded?.keys, Object.keys(SRC).length);
+  const bad = await s3mig(t, join(dir, 'bad'), ['migrate', `s/${src2}`, `s/${dst2}`, '--newer-than', 'yesterday']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^s3mig: --newer-than "yesterday": expected a duration like 7d10h/);
+});
+
+test('--dry-run changes nothing and lists what the transfer would copy', async (t) => {
+  const { src, dst } = await buckets();
+  const dir = await tempDir(t, 's3mig-migrate-dry-');
+  const r = await s3mig(t, dir, ['migrate', `s/${src}`, `s/${dst}`, '--engine', 'native', '--dry-run', '--overwrite', '--fix', '--json', '--report-dir', 'rep']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(await contents(dst), DRIFT);
+  const plan = (await readRows(join(dir, 'rep', 'transfer-plan.ndjson'))).map((x) => x.key);
+  assert.deepEqual(plan, Object.keys(SRC).filter((k) => SRC[k] !== DRIFT[k]).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+  const summary = await readSummary(join(dir, 'rep'));
+  assert.equal(summary.transfer?.dryRun, true);
+  assert.ok(summary.recommendations[0]!.startsWith('Dry run: the transfer would copy'));
+  assert.ok(!statesOf(eventsOf(r.stdout)).includes('fixing'), 'a dry run never fixes');
+});
+
+test('the same migration through mc (the fixture in live mode): mc mirror, then the reconciliation confirms', async (t) => {
+  const { src, dst } = await buckets();
+  const dir = await tempDir(t, 's3mig-migrate-mc-');
+  const r = await s3mig(t, dir, ['migrate', `s/${src}`, `s/${dst}`, '--engine', 'mc', '--json', '--report-dir', 'rep'], {}, true);
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(await contents(dst), afterPlain());
+  const summary = await readSummary(join(dir, 'rep'));
+  assert.equal(summary.transfer?.engine, 'mc');
+  assert.equal(summary.transfer?.started, Object.keys(SRC).filter((k) => !(k in DRIFT)).length);
+  assert.ok(logText(eventsOf(r.stdout)).some((m) => /mc mirror started \d+ copies; the reconciliation confirms/.test(m)));
+  assert.deepEqual(
+    (await readRows(join(dir, 'rep', 'differences.ndjson'))).map((x) => [x.key, x.category]),
+    [['extra.txt', 'extra'], ['old/gone.txt', 'extra'], ['stale-etag.txt', 'etagMismatch'], ['stale-size.txt', 'sizeMismatch']],
+  );
+});
+
+test('migrate needs two live targets: one line, exit 2', async (t) => {
+  const dir = await tempDir(t, 's3mig-migrate-usage-');
+  const r = await s3mig(t, dir, ['migrate', 'inventory:x.ndjson', 's/b']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, 's3mig: migrate needs a live source (ALIAS/BUCKET[/PREFIX]), not inventory:x.ndjson');
+});
