@@ -49,12 +49,24 @@ const VERDICT = {
 
 export function formatSummary(s: Summary, options: { demo?: boolean } = {}): string {
   const lines: string[] = [];
-  lines.push(`s3mig reconcile   job ${s.job}`);
+  lines.push(`s3mig ${s.kind}   job ${s.job}`);
   const side = (label: string, x: Summary['source'], count: number, bytes: number) =>
     `  ${label.padEnd(7)}${printableKey(x.spec)}  (${formatCount(count)} objects, ${formatBytes(bytes)}${x.complete ? '' : ', INCOMPLETE'})`;
   lines.push(side('source', s.source, s.counts.source, s.bytes.source));
   lines.push(side('dest', s.dest, s.counts.dest, s.bytes.dest));
   lines.push('');
+  const t = s.transfer;
+  if (t) {
+    const what = t.dryRun
+      ? `dry run, would copy ${formatCount(t.planned?.objects ?? 0)} objects (${formatBytes(t.planned?.bytes ?? 0)})`
+      : t.engine === 'mc'
+        ? `mc mirror started ${formatCount(t.started ?? 0)} copies (${formatBytes(t.startedBytes ?? 0)})${t.failure ? `, then failed: ${t.failure}` : ''}`
+        : `${formatCount(t.copied)} copied (${formatBytes(t.copiedBytes)}), ${formatCount(t.failed)} failed${t.skipped > 0 ? `, ${formatCount(t.skipped)} done before a resume` : ''}`;
+    lines.push(`  transfer       ${what}`);
+    if (s.fixRounds !== undefined) lines.push(`  fix rounds     ${s.fixRounds}`);
+    lines.push('');
+  }
+  if (s.excluded) lines.push(`  excluded       ${formatCount(s.excluded.keys)} keys left out by the filters`);
   const width = Math.max(...CATEGORIES.map((c) => formatCount(s.counts[c]).length));
   for (const c of CATEGORIES) {
     lines.push(`  ${LABEL[c].padEnd(15)}${formatCount(s.counts[c]).padStart(width)}   ${formatBytes(s.bytes[c])}`);
@@ -62,11 +74,11 @@ export function formatSummary(s: Summary, options: { demo?: boolean } = {}): str
   const dups = s.duplicates.source + s.duplicates.dest;
   if (dups > 0) lines.push(`  duplicates     ${formatCount(s.duplicates.source)} in source, ${formatCount(s.duplicates.dest)} in dest (last entry kept)`);
   lines.push('');
-  const exit = options.demo ? `s3mig reconcile would exit ${s.exitCode}; the demo exits ${s.outcome === 'incomplete' ? 2 : 0}` : `exit ${s.exitCode}`;
+  const exit = options.demo ? `s3mig ${s.kind} would exit ${s.exitCode}; the demo exits ${s.outcome === 'incomplete' ? 2 : 0}` : `exit ${s.exitCode}`;
   lines.push(`  verdict: ${VERDICT[s.outcome]} (${exit})`);
   const keysPerSec = s.rates.compareKeysPerSec;
   lines.push(
-    `  time:    ${formatDuration(s.timings.totalMs)} (inventory ${formatDuration(s.timings.ingestMs)}, compare ${formatDuration(s.timings.compareMs)}, ${formatCount(keysPerSec)} entries/s), peak RSS ${formatBytes(s.peakRssBytes)}`,
+    `  time:    ${formatDuration(s.timings.totalMs)} (${s.timings.transferMs !== undefined ? `transfer ${formatDuration(s.timings.transferMs)}, ` : ''}inventory ${formatDuration(s.timings.ingestMs)}, compare ${formatDuration(s.timings.compareMs)}, ${formatCount(keysPerSec)} entries/s), peak RSS ${formatBytes(s.peakRssBytes)}`,
   );
   lines.push(`  reports: ${s.reports.dir}`);
   lines.push('           summary.json, differences.ndjson, differences.csv, fix.sh, fix-plan.ndjson');

@@ -17,6 +17,13 @@ export function progressPrinter(out: NodeJS.WritableStream): (e: EngineEvent) =>
         show(`inventory: ${Object.values(sides).join(' | ')}`);
         break;
       }
+      case 'transfer:progress': {
+        const pct = e.totalBytes > 0 ? ` ${Math.floor((100 * e.bytes) / e.totalBytes)}%` : '';
+        const eta = e.etaSeconds !== undefined && !e.done ? `, ${Math.ceil(e.etaSeconds)} s left` : '';
+        const verb = e.engine === 'mc' ? 'started' : 'done';
+        show(`transfer: ${formatCount(e.objects)}/${formatCount(e.totalObjects)} ${verb}${pct}${e.failed > 0 ? `, ${formatCount(e.failed)} failed` : ''}${eta}`);
+        break;
+      }
       case 'compare:progress': {
         const pct = e.totalEntries > 0 ? Math.floor((100 * e.entries) / e.totalEntries) : 100;
         show(`compare: ${formatCount(e.keys)} keys ${pct}%, ${formatCount(e.rate)} entries/s`);

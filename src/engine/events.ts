@@ -33,6 +33,9 @@ export type EngineEvent =
       /** Live listings: key ranges finished and planned. */
       rangesDone?: number;
       rangesTotal?: number;
+      /** The estimate of the side's entries (mc du, the count, or a file's sample), and the time left at this rate. */
+      totalEntries?: number;
+      etaSeconds?: number;
       done: boolean;
     })
   | (Envelope & {

@@ -17,7 +17,7 @@ import { parseTarget, type Target } from '../targets/target.ts';
 import { ReportSet, reportFilesIn, type ReportFiles, type ReportOffsets } from '../report/report-set.ts';
 import { fixScriptHeader } from '../report/fix-script.ts';
 import { writeSummaryFile } from '../report/summary-file.ts';
-import { EventBus } from './events.ts';
+import { EventBus, type EventInput } from './events.ts';
 import { JobHandle } from './job-handle.ts';
 import { failpoint } from './failpoint.ts';
 import { INGEST_CHECKPOINT_KEY, PROGRESS_INTERVAL_MS, ingestListing, type IngestCheckpoint } from './ingest.ts';
@@ -135,6 +135,13 @@ async function ingestBoth(job: JobHandle, db: JobDb, live: LiveSides, signal: Ab
   signal?.addEventListener('abort', onAbort, { once: true });
   const one = async (side: SideName): Promise<IngestCheckpoint> => {
     const record = job.record[side];
+    const estimated = job.record.strategy?.estimate[side];
+    // Progress against the estimate, with the time left at the current rate.
+    const emit = (e: EventInput) => {
+      if (e.type !== 'inventory:progress' || !estimated || estimated.objects <= 0) return job.emit(e);
+      const total = Math.max(estimated.objects, e.entries);
+      job.emit({ ...e, totalEntries: total, etaSeconds: e.done ? 0 : etaSeconds(total - e.entries, e.rate) });
+    };
     try {
       const lister = live[side];
       if (lister?.mc) {
@@ -142,7 +149,7 @@ async function ingestBoth(job: JobHandle, db: JobDb, live: LiveSides, signal: Ab
         return await ingestMc(db.side(side), side, lister.mc, {
           concurrency: job.record.strategy?.listConcurrency ?? job.record.options.listConcurrency ?? DEFAULT_LIST_CONCURRENCY,
           batchEntries: job.record.strategy?.batchEntries ?? 10_000,
-          emit: (e) => job.emit(e),
+          emit,
           signal: ac.signal,
         });
       }
@@ -151,7 +158,7 @@ async function ingestBoth(job: JobHandle, db: JobDb, live: LiveSides, signal: Ab
         const done = await ingestLive(db.side(side), side, lister.target, {
           concurrency: job.record.strategy?.listConcurrency ?? job.record.options.listConcurrency ?? DEFAULT_LIST_CONCURRENCY,
           batchEntries: job.record.strategy?.batchEntries ?? 10_000,
-          emit: (e) => job.emit(e),
+          emit,
           signal: ac.signal,
         });
         return done.checkpoint!;
@@ -160,7 +167,7 @@ async function ingestBoth(job: JobHandle, db: JobDb, live: LiveSides, signal: Ab
         db.side(side),
         side,
         (start, sink) => readInventory(record.path!, { name: inventoryName(record), signal: ac.signal, start, sink }),
-        { emit: (e) => job.emit(e), signal: ac.signal },
+        { emit, signal: ac.signal },
       );
     } catch (err) {
       ac.abort(err);

@@ -166,6 +166,20 @@ test('migrate: copies what is missing, never replaces without --overwrite; stale
   );
   const last = events.filter((e) => e.type === 'transfer:progress').pop() as Event & { objects: number; totalObjects: number; done: boolean; etaSeconds: number };
   assert.deepEqual({ objects: last.objects, total: last.totalObjects, done: last.done, eta: last.etaSeconds }, { objects: copied, total: copied, done: true, eta: 0 });
+  // Inventory progress is measured against the estimate, with the time left.
+  const inv = events.filter((e) => e.type === 'inventory:progress' && e.side === 'source' && e.done).pop() as Event & { totalEntries: number; etaSeconds: number };
+  assert.deepEqual({ total: inv.totalEntries, eta: inv.etaSeconds }, { total: Object.keys(SRC).length, eta: 0 });
+});
+
+test('migrate without --json prints the transfer in its summary', async (t) => {
+  const { src, dst } = await buckets();
+  const dir = await tempDir(t, 's3mig-migrate-human-');
+  const r = await s3mig(t, dir, ['migrate', `s/${src}`, `s/${dst}`, '--engine', 'native', '--report-dir', 'rep']);
+  assert.equal(r.code, 1, r.stderr);
+  const copied = Object.keys(SRC).filter((k) => !(k in DRIFT)).length;
+  assert.match(r.stdout, /^s3mig migrate   job \S+$/m);
+  assert.match(r.stdout, new RegExp(`^  transfer       ${copied} copied \\(\\d+ B\\), 0 failed$`, 'm'));
+  assert.match(r.stdout, /time: .*\(transfer \d/);
 });
 
 test('migrate --overwrite --fix --delete-extras: completed, and a reconcile afterwards is clean', async (t) => {
