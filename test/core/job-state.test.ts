@@ -36,3 +36,39 @@ test('illegal transitions throw a TypeError', () => {
   assert.throws(() => transition('completed', 'comparing'), TypeError);
   assert.throws(() => transition('comparing', 'collecting-inventory'), TypeError);
 });
+
+/** Every legal move, written out by hand (design §8); everything else is illegal. */
+const LEGAL: Record<string, string[]> = {
+  initializing: ['validating'],
+  validating: ['estimating', 'collecting-inventory'],
+  estimating: ['preparing'],
+  preparing: ['transferring', 'collecting-inventory'],
+  transferring: ['collecting-inventory'],
+  'collecting-inventory': ['comparing'],
+  comparing: ['generating-report'],
+  'generating-report': ['completed', 'completed-with-differences', 'fixing'],
+  fixing: ['generating-report'],
+  completed: ['fixing'],
+  'completed-with-differences': ['fixing'],
+  failed: [],
+  canceled: [],
+};
+const ACTIVE = ['initializing', 'validating', 'estimating', 'preparing', 'transferring', 'collecting-inventory', 'comparing', 'generating-report', 'fixing'];
+
+test('every pair of states: legal exactly when the table (plus pause, fail and cancel from an active state) says so', () => {
+  for (const from of JOB_STATES) {
+    for (const to of JOB_STATES) {
+      if (from === 'paused') {
+        // A paused job goes back to where it stopped, or is canceled or failed.
+        for (const resumeTo of ACTIVE) {
+          const want = to === resumeTo || to === 'canceled' || to === 'failed';
+          assert.equal(canTransition(from, to, resumeTo as never), want, `paused(${resumeTo}) -> ${to}`);
+        }
+        continue;
+      }
+      const want = LEGAL[from]!.includes(to) || (ACTIVE.includes(from) && (to === 'paused' || to === 'failed' || to === 'canceled'));
+      assert.equal(canTransition(from, to), want, `${from} -> ${to}`);
+      if (!want) assert.throws(() => transition(from, to), TypeError, `${from} -> ${to} throws`);
+    }
+  }
+});
