@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'S3MIG_SOURCE_UNORDERED'
   | 'S3MIG_JOB_UNKNOWN'
   | 'S3MIG_JOB_NOT_RESUMABLE'
+  | 'S3MIG_JOB_NOT_RUNNING'
   | 'S3MIG_STATE_LOCKED'
   | 'S3MIG_INPUT_CHANGED'
   | 'S3MIG_DISK_FULL'
@@ -52,6 +53,21 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
     if (signal.reason instanceof S3migError) throw signal.reason;
     throw new S3migError('S3MIG_CANCELED', 'canceled', { cause: signal.reason });
   }
+}
+
+/**
+ * A signal that follows `signal` except for a pause (an S3MIG_PAUSED reason): work in flight, such as a
+ * copy, finishes on a pause and is recorded; it stops at once on a cancel or any other abort.
+ */
+export function untilCanceled(signal: AbortSignal | undefined): AbortSignal | undefined {
+  if (!signal) return undefined;
+  const ac = new AbortController();
+  const follow = () => {
+    if (!(signal.reason instanceof S3migError && signal.reason.code === 'S3MIG_PAUSED')) ac.abort(signal.reason);
+  };
+  if (signal.aborted) follow();
+  else signal.addEventListener('abort', follow, { once: true });
+  return ac.signal;
 }
 
 /** A full disk, whichever layer met it (fs, LevelDB's IO error text, a failpoint). */

@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { ObjectEntry } from '../core/entry.ts';
 import { encodeEntryValue } from '../core/entry-codec.ts';
-import { S3migError, isS3migError, oneLine, throwIfAborted } from '../core/errors.ts';
+import { S3migError, isS3migError, oneLine, throwIfAborted, untilCanceled } from '../core/errors.ts';
 import type { JobRecord } from '../core/job-record.ts';
 import type { Summary } from '../core/summary.ts';
 import { classify, type Category } from '../core/verdict.ts';
@@ -247,7 +247,9 @@ async function runActions(
     await db.delMeta(`recheck:${key}`);
   };
 
-  const opts = signal ? { signal } : {};
+  // A pause lets copies in flight finish and be recorded; a cancel stops them.
+  const inFlight = untilCanceled(signal);
+  const opts = inFlight ? { signal: inFlight } : {};
   const copyOne = async (row: DifferenceRow) => {
     const key = row.key;
     try {

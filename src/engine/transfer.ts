@@ -8,7 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once as onceEvent } from 'node:events';
-import { S3migError, isS3migError, oneLine, throwIfAborted } from '../core/errors.ts';
+import { S3migError, isS3migError, oneLine, throwIfAborted, untilCanceled } from '../core/errors.ts';
 import { mcTimeOf, verdictFilter } from '../core/filters.ts';
 import { reconcile, type Verdict } from '../core/reconcile.ts';
 import { RateMeter, etaSeconds } from '../core/rate.ts';
@@ -153,10 +153,12 @@ export async function transferNative(ctx: TransferContext, concurrency: number):
     lock = p.catch(() => undefined);
     return p;
   };
+  const inFlight = untilCanceled(signal);
   const worker = async () => {
     for (let v = await next(); v; v = await next()) {
       throwIfAborted(signal);
-      const outcome = await copyWithRetries(ctx, v);
+      // A pause lets this copy finish and be recorded; a cancel stops it.
+      const outcome = await copyWithRetries(ctx, v, inFlight);
       failpoint('transfer:after-copy');
       if (outcome.ok) {
         summary.copied++;
@@ -191,8 +193,9 @@ export async function transferNative(ctx: TransferContext, concurrency: number):
 }
 
 /** One object's copy, tried OBJECT_ATTEMPTS times with exponential backoff and full jitter. */
-async function copyWithRetries(ctx: TransferContext, v: Verdict): Promise<{ ok: true; size: number } | { ok: false; error: string }> {
-  const { live, signal } = ctx;
+async function copyWithRetries(ctx: TransferContext, v: Verdict, inFlight: AbortSignal | undefined): Promise<{ ok: true; size: number } | { ok: false; error: string }> {
+  const { live } = ctx;
+  const signal = inFlight;
   const base = live.source.conn.retry.baseMs;
   let last = '';
   for (let attempt = 1; attempt <= OBJECT_ATTEMPTS; attempt++) {
@@ -210,6 +213,7 @@ async function copyWithRetries(ctx: TransferContext, v: Verdict): Promise<{ ok: 
       return { ok: true, size: r.size };
     } catch (err) {
       if (signal?.aborted || (isS3migError(err) && (err.code === 'S3MIG_PAUSED' || err.code === 'S3MIG_CANCELED'))) throw err;
+      if (ctx.signal?.aborted && attempt < OBJECT_ATTEMPTS) throw ctx.signal.reason; // paused: no new try
       last = `${oneLine(err)} (${s3CodeOf(err)})`;
       if (attempt < OBJECT_ATTEMPTS) {
         const delay = Math.random() * base * 2 ** attempt;

@@ -217,6 +217,27 @@ test('killed during the transfer (transfer:after-copy@3), resumed: completed, ev
   assert.deepEqual(await contents(dst), { ...SRC, 'extra.txt': DRIFT['extra.txt']!, 'old/gone.txt': DRIFT['old/gone.txt']! });
 });
 
+test('stopped (SIGTERM) during the transfer: copies in flight finish and are recorded, the job pauses; resume completes it', async (t) => {
+  const { src, dst } = await buckets({});
+  const dir = await tempDir(t, 's3mig-migrate-pause-');
+  const stopped = await s3mig(t, dir, ['migrate', `s/${src}`, `s/${dst}`, '--engine', 'native', '--concurrency', '4', '--json', '--report-dir', 'rep'], {
+    S3MIG_FAILPOINT: 'transfer:after-copy@2=sigterm',
+  });
+  const id = jobIdOf(stopped.stdout);
+  assert.equal(stopped.code, 2, stopped.stderr);
+  assert.equal(stopped.stderr.trim(), `s3mig: job ${id} paused (stopped by SIGTERM); continue with: s3mig resume ${id}`);
+  const job = JSON.parse(await readFile(join(dir, 'state', 'jobs', id, 'job.json'), 'utf8'));
+  assert.deepEqual([job.state, job.pausedIn], ['paused', 'transferring']);
+  const resumed = await s3mig(t, dir, ['resume', id, '--json']);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const summary = await readSummary(join(dir, 'rep'));
+  const all = Object.keys(SRC).length;
+  assert.ok(summary.transfer!.skipped >= 2, `the copies before the stop are not made again (skipped ${summary.transfer!.skipped})`);
+  assert.equal(summary.transfer!.copied + summary.transfer!.skipped, all);
+  assert.equal(summary.transfer!.failed, 0);
+  assert.deepEqual(await contents(dst), SRC);
+});
+
 test('killed while taking the inventories after the transfer, resumed: the same verdicts', async (t) => {
   const { src, dst } = await buckets();
   const dir = await tempDir(t, 's3mig-migrate-kill-inv-');
