@@ -94,7 +94,8 @@ export function formatJobs(jobs: JobRecord[]): string {
     const counts = c
       ? `matched ${c.matched}, missing ${c.missing}, extra ${c.extra}, size ${c.sizeMismatch}, etag ${c.etagMismatch}, unverified ${c.unverified}`
       : '-';
-    return [j.id, j.state, j.createdAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), `${printableKey(j.source.spec)} -> ${printableKey(j.dest.spec)}`, counts];
+    const state = `${j.kind === 'migrate' ? 'migrate ' : ''}${j.state}${j.prunedAt ? ' (pruned)' : ''}`;
+    return [j.id, state, j.createdAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), `${printableKey(j.source.spec)} -> ${printableKey(j.dest.spec)}`, counts];
   });
   const header = ['JOB', 'STATE', 'STARTED', 'TARGETS', 'COUNTS'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -3,12 +3,15 @@ import yargs, { type Argv } from 'yargs';
 import { setMaxListeners } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { S3migError, isS3migError, oneLine } from '../core/errors.ts';
-import { listJobs, resolveStateDir } from '../store/state-dir.ts';
+import { jobPaths, listJobs, readJobRecord, resolveStateDir } from '../store/state-dir.ts';
 import { EventBus, type EngineEvent } from '../engine/events.ts';
 import { resumeJob, rewriteReports, runReconcile } from '../engine/reconcile-job.ts';
+import { serveControl, type ControlServer } from '../engine/control.ts';
+import { readUnprunedJob } from '../engine/prune.ts';
+import { cancelCommand, pauseCommand, pruneCommand } from './control-commands.ts';
 import type { Summary } from '../core/summary.ts';
 import { formatJobs, formatSummary } from './format.ts';
 import { progressPrinter } from './progress.ts';
@@ -25,23 +28,31 @@ interface CommonArgs {
   json?: boolean;
 }
 
-/** Pauses the job at the next batch boundary when the operator or the system asks the process to stop. */
-function abortOnSignals(): { signal: AbortSignal; dispose: () => void } {
+/**
+ * Pauses the job at the next batch boundary when the operator or the system asks the process to stop;
+ * `abort` stops it the same way for a request from another process (pause or cancel).
+ */
+function abortOnSignals(): { signal: AbortSignal; abort: (reason: S3migError) => void; dispose: () => void } {
   const ac = new AbortController();
   // Every S3 request in flight listens on this signal; there are many at once by design.
   setMaxListeners(0, ac.signal);
   const handler = (sig: NodeJS.Signals) => ac.abort(new S3migError('S3MIG_PAUSED', `stopped by ${sig}`));
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, handler);
-  return { signal: ac.signal, dispose: () => signals.forEach((s) => process.off(s, handler)) };
+  return { signal: ac.signal, abort: (reason) => ac.abort(reason), dispose: () => signals.forEach((s) => process.off(s, handler)) };
 }
 
-/** Runs a job-producing command with the event stream wired to stdout (--json) or a progress line (terminal). */
+/**
+ * Runs a job-producing command with the event stream wired to stdout (--json) or a progress line
+ * (terminal). While the job runs, its control socket takes pause, cancel and status requests from other
+ * processes: opened on `job:created`, or up front for a command on an existing job (`jobDir`), where a
+ * job that another process answers for is refused before anything is touched.
+ */
 async function runJobCommand(
   io: Io,
   args: CommonArgs,
   run: (bus: EventBus, signal: AbortSignal) => Promise<Summary>,
-  options: { demo?: boolean } = {},
+  options: { demo?: boolean; jobDir?: string } = {},
 ): Promise<Summary> {
   const bus = new EventBus();
   if (args.json) {
@@ -49,13 +60,56 @@ async function runJobCommand(
   } else if (io.stderr.isTTY) {
     bus.subscribe(progressPrinter(io.stderr));
   }
-  const { signal, dispose } = abortOnSignals();
+  const stop = abortOnSignals();
+  // What a status request gets: the job's state and its latest progress (counts only, never targets' secrets).
+  let state: string | null = null;
+  let progress: EngineEvent | null = null;
+  let jobId: string | undefined;
+  const startControl = (jobDir: string, id: string): Promise<ControlServer> =>
+    serveControl({
+      jobDir,
+      jobId: id,
+      onPause: (reason) => stop.abort(new S3migError('S3MIG_PAUSED', reason)),
+      onCancel: (reason) => stop.abort(new S3migError('S3MIG_CANCELED', reason)),
+      status: () => ({ state, progress }),
+    });
+  const warn = (err: unknown): undefined => {
+    io.stderr.write(`s3mig: warning: ${oneLine(err)}; stop the job with Ctrl-C or kill -TERM ${process.pid} instead\n`);
+    return undefined;
+  };
+  let control: Promise<ControlServer | undefined> | undefined;
+  bus.subscribe((e: EngineEvent) => {
+    if (e.type === 'job:state') state = e.state;
+    else if (e.type === 'inventory:progress' || e.type === 'compare:progress' || e.type === 'fix:progress' || e.type === 'transfer:progress') progress = e;
+    else if (e.type === 'job:created' && !control) {
+      jobId = e.jobId;
+      // Subscribers run synchronously: the server starts now and is awaited before the command returns.
+      control = startControl(e.jobDir, e.jobId).catch(warn);
+    }
+  });
   try {
-    const summary = await run(bus, signal);
+    if (options.jobDir) {
+      jobId = basename(options.jobDir);
+      state = (await readJobRecord(dirname(dirname(options.jobDir)), jobId).catch(() => undefined))?.state ?? null;
+      const server = await startControl(options.jobDir, jobId).catch((err: unknown) => {
+        if (isS3migError(err) && err.code === 'S3MIG_STATE_LOCKED') throw err;
+        return warn(err);
+      });
+      control = Promise.resolve(server);
+    }
+    const summary = await run(bus, stop.signal);
     if (!args.json) io.stdout.write(formatSummary(summary, options));
     return summary;
+  } catch (err) {
+    // A cancel request ends the job as canceled; say which job, as a pause does.
+    if (isS3migError(err) && err.code === 'S3MIG_CANCELED' && err === stop.signal.reason && jobId) {
+      throw new S3migError('S3MIG_CANCELED', `job ${jobId} canceled (${err.message}); its checkpoints are kept`, { cause: err });
+    }
+    throw err;
   } finally {
-    dispose();
+    const server = await control;
+    await server?.close().catch(() => undefined);
+    stop.dispose();
   }
 }
 
@@ -108,14 +162,21 @@ async function reconcileCommand(
 
 async function resumeCommand(io: Io, args: CommonArgs & { job: string }): Promise<number> {
   const stateDir = resolveStateDir(args['state-dir']);
-  const summary = await runJobCommand(io, args, (bus, signal) => resumeJob({ stateDir, id: args.job, bus, signal }));
+  await readUnprunedJob(stateDir, args.job);
+  const summary = await runJobCommand(io, args, (bus, signal) => resumeJob({ stateDir, id: args.job, bus, signal }), {
+    jobDir: jobPaths(stateDir, args.job).dir,
+  });
   return summary.exitCode;
 }
 
 async function reportCommand(io: Io, args: CommonArgs & { job: string; 'report-dir'?: string }): Promise<number> {
   const stateDir = resolveStateDir(args['state-dir']);
-  const summary = await runJobCommand(io, args, (bus, signal) =>
-    rewriteReports({ stateDir, id: args.job, reportDir: args['report-dir'], bus, signal }),
+  await readUnprunedJob(stateDir, args.job);
+  const summary = await runJobCommand(
+    io,
+    args,
+    (bus, signal) => rewriteReports({ stateDir, id: args.job, reportDir: args['report-dir'], bus, signal }),
+    { jobDir: jobPaths(stateDir, args.job).dir },
   );
   return summary.exitCode;
 }
@@ -124,6 +185,7 @@ async function fixCommand(io: Io, args: CommonArgs & { job: string; 'delete-extr
   const stateDir = resolveStateDir(args['state-dir']);
   const n = args.concurrency;
   checkCount('--concurrency', n);
+  await readUnprunedJob(stateDir, args.job);
   const { fixJob } = await import('../engine/fix-job.ts');
   const summary = await runJobCommand(io, args, (bus, signal) =>
     fixJob({
@@ -135,6 +197,7 @@ async function fixCommand(io: Io, args: CommonArgs & { job: string; 'delete-extr
       bus,
       signal,
     }),
+    { jobDir: jobPaths(stateDir, args.job).dir },
   );
   return summary.exitCode;
 }
@@ -188,16 +251,21 @@ async function migrateCommand(io: Io, args: MigrateArgs): Promise<number> {
 async function retryCommand(io: Io, args: CommonArgs & { job: string; concurrency?: number; engine?: 'auto' | 'mc' | 'native' }): Promise<number> {
   const stateDir = resolveStateDir(args['state-dir']);
   checkCount('--concurrency', args.concurrency);
+  await readUnprunedJob(stateDir, args.job);
   const { retryJob } = await import('../engine/fix-job.ts');
-  const summary = await runJobCommand(io, args, (bus, signal) =>
-    retryJob({
-      stateDir,
-      id: args.job,
-      ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
-      ...(args.engine ? { engine: args.engine } : {}),
-      bus,
-      signal,
-    }),
+  const summary = await runJobCommand(
+    io,
+    args,
+    (bus, signal) =>
+      retryJob({
+        stateDir,
+        id: args.job,
+        ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
+        ...(args.engine ? { engine: args.engine } : {}),
+        bus,
+        signal,
+      }),
+    { jobDir: jobPaths(stateDir, args.job).dir },
   );
   return summary.exitCode;
 }
@@ -330,6 +398,24 @@ function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv
       async (a) => done(await retryCommand(io, a as never)),
     )
     .command('jobs', 'list the jobs of the state directory', (y) => y, async (a) => done(await jobsCommand(io, a)))
+    .command(
+      'pause <job>',
+      'ask the process running a job to pause it at its next batch boundary (continue with s3mig resume JOB)',
+      (y) => y.positional('job', { type: 'string', demandOption: true, describe: 'job id (see s3mig jobs); the job must be running' }),
+      async (a) => done(await pauseCommand(io, a as never)),
+    )
+    .command(
+      'cancel <job>',
+      'ask the process running a job to cancel it at its next batch boundary (its checkpoints are kept)',
+      (y) => y.positional('job', { type: 'string', demandOption: true, describe: 'job id (see s3mig jobs); the job must be running' }),
+      async (a) => done(await cancelCommand(io, a as never)),
+    )
+    .command(
+      'prune <job>',
+      "delete a finished job's database (its inventories) to free disk space; job.json, the event log and the reports stay",
+      (y) => y.positional('job', { type: 'string', demandOption: true, describe: 'job id (see s3mig jobs); completed, completed-with-differences, failed or canceled' }),
+      async (a) => done(await pruneCommand(io, a as never)),
+    )
     .command(
       'demo',
       'reconcile the bundled sample inventories (what npm start runs)',

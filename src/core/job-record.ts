@@ -94,4 +94,6 @@ export interface JobRecord {
   outcome?: Outcome;
   exitCode?: number;
   error?: { code: string; message: string };
+  /** When `s3mig prune` deleted the job's LevelDB (db/): its inventories are gone, its reports and record stay. */
+  prunedAt?: string;
 }

@@ -1,9 +1,7 @@
 // Ingests a live target into its side of the job's LevelDB: the key space split into ranges, listed by a
 // pool of workers, each range's entries written in batches together with that range's checkpoint (its
 // last key), so that a resumed job continues every range where it stopped and lists nothing twice.
-import { setMaxListeners } from 'node:events';
 import { isDiskFull, isS3migError, oneLine, throwIfAborted } from '../core/errors.ts';
-import { RateMeter } from '../core/rate.ts';
 import type { SideName } from '../core/summary.ts';
 import { encodeEntryValue } from '../core/entry-codec.ts';
 import type { SideDb } from '../store/side-db.ts';
@@ -12,7 +10,8 @@ import { s3CodeOf } from '../s3/errors.ts';
 import { errnoOf } from '../s3/retry.ts';
 import type { EventInput } from './events.ts';
 import { failpoint } from './failpoint.ts';
-import { INGEST_CHECKPOINT_KEY, PROGRESS_INTERVAL_MS, type IngestCheckpoint } from './ingest.ts';
+import { INGEST_CHECKPOINT_KEY, type IngestCheckpoint } from './ingest.ts';
+import { UnitProgress, finishSide, runUnits } from './range-ingest.ts';
 
 export interface RangeCheckpoint extends KeyRange {
   /** The last key stored (full S3 key); the range continues after it. */
@@ -82,117 +81,77 @@ export async function ingestLive(db: SideDb, side: SideName, t: ListTarget, opti
   if (resumedWith > 0 && options.stopAfterEntries === undefined) {
     emit({ type: 'log', level: 'info', side, message: `${side}: continuing ${ranges.filter((r) => !r.done).length} of ${ranges.length} range(s) (${resumedWith.toLocaleString('en-US')} entries stored)` });
   }
-  const meter = new RateMeter();
-  meter.sample(resumedWith, Date.now());
-  let lastEmit = 0;
-  const progress = (done: boolean) => {
-    const { entries, bytes } = total();
-    lastEmit = Date.now();
-    emit({
-      type: 'inventory:progress',
-      side,
-      entries,
-      bytes,
-      rate: Math.round(meter.sample(entries, lastEmit)),
-      inputBytes: 0,
-      totalBytes: 0,
-      rangesDone: ranges.filter((r) => r.done).length,
-      rangesTotal: ranges.length,
-      done,
-    });
-  };
+  const progress = new UnitProgress(side, emit, () => ({ ...total(), unitsDone: ranges.filter((r) => r.done).length, unitsTotal: ranges.length }));
+  progress.start(resumedWith);
   const limitReached = () => options.stopAfterEntries !== undefined && total().entries >= options.stopAfterEntries;
-  // Workers stop taking pages once one fails hard (a stop request, a full disk): the others land their batches.
-  const inner = new AbortController();
-  setMaxListeners(0, inner.signal);
-  const onAbort = () => inner.abort(signal?.reason);
-  if (signal?.aborted) onAbort();
-  signal?.addEventListener('abort', onAbort, { once: true });
 
+  // Workers stop taking pages once one fails hard (a stop request, a full disk): the others land their batches.
   const queue = ranges.map((_, i) => i).filter((i) => !ranges[i]!.done);
-  const worker = async () => {
-    for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
-      if (limitReached()) return;
-      const cp = ranges[i]!;
-      let batch = db.batch();
-      let pending = { ...cp };
-      let flushing = false;
-      const flush = async (next: RangeCheckpoint) => {
-        flushing = true;
-        failpoint('ingest:before-batch');
-        const full = batch;
-        batch = db.batch();
-        await full.write({ key: rangeKey(i), value: next });
-        ranges[i] = next;
-        failpoint('ingest:after-batch');
-        flushing = false;
-        if (Date.now() - lastEmit >= PROGRESS_INTERVAL_MS) progress(false);
-      };
-      try {
-        for await (const page of listRange(t, cp, cp.after, {
-          signal: inner.signal,
-          onRetry: (err, attempt, delayMs) =>
-            emit({ type: 'log', level: 'warn', side, code: 'S3MIG_S3_RETRY', message: `${side}: ${s3CodeOf(err)} listing after ${JSON.stringify(pending.after ?? cp.lo ?? '')}; retry ${attempt} in ${delayMs} ms` }),
-        })) {
-          for (const e of page.entries) {
-            batch.put(e.key, encodeEntryValue(e));
-            pending.entries++;
-            pending.bytes += e.size;
-          }
-          if (page.lastKey !== null) pending.after = page.lastKey;
-          if (page.done) pending.done = true;
-          if (page.done || batch.length >= options.batchEntries || inner.signal.aborted || limitReached()) {
-            await flush(pending);
-            pending = { ...pending };
-          }
-          throwIfAborted(inner.signal);
-          if (limitReached() && !pending.done) {
-            queue.unshift(i); // not finished: the inventory phase continues it
-            return;
-          }
+  await runUnits(queue, options.concurrency, signal, async (i, inner) => {
+    if (limitReached()) return false;
+    const cp = ranges[i]!;
+    let batch = db.batch();
+    let pending = { ...cp };
+    let flushing = false;
+    const flush = async (next: RangeCheckpoint) => {
+      flushing = true;
+      failpoint('ingest:before-batch');
+      const full = batch;
+      batch = db.batch();
+      await full.write({ key: rangeKey(i), value: next });
+      ranges[i] = next;
+      failpoint('ingest:after-batch');
+      flushing = false;
+      progress.tick();
+    };
+    try {
+      for await (const page of listRange(t, cp, cp.after, {
+        signal: inner.signal,
+        onRetry: (err, attempt, delayMs) =>
+          emit({ type: 'log', level: 'warn', side, code: 'S3MIG_S3_RETRY', message: `${side}: ${s3CodeOf(err)} listing after ${JSON.stringify(pending.after ?? cp.lo ?? '')}; retry ${attempt} in ${delayMs} ms` }),
+      })) {
+        for (const e of page.entries) {
+          batch.put(e.key, encodeEntryValue(e));
+          pending.entries++;
+          pending.bytes += e.size;
         }
-      } catch (err) {
-        if (inner.signal.aborted || (isS3migError(err) && (err.code === 'S3MIG_PAUSED' || err.code === 'S3MIG_CANCELED'))) {
-          if (batch.length > 0) await flush(pending).catch(() => undefined);
-          throw err;
+        if (page.lastKey !== null) pending.after = page.lastKey;
+        if (page.done) pending.done = true;
+        if (page.done || batch.length >= options.batchEntries || inner.signal.aborted || limitReached()) {
+          await flush(pending);
+          pending = { ...pending };
         }
-        if (flushing || !isListingFailure(err)) {
-          inner.abort(err);
-          throw err;
+        throwIfAborted(inner.signal);
+        if (limitReached() && !pending.done) {
+          queue.unshift(i); // not finished: the inventory phase continues it
+          return false;
         }
-        // The range could not be listed even with retries: what was listed stays, the side is incomplete.
-        const message = `range ${describeRange(cp)}: ${oneLine(err)} (${s3CodeOf(err)})`;
-        emit({ type: 'log', level: 'error', side, code: 'S3MIG_LISTING_INCOMPLETE', message: `${side} listing error: ${message}` });
-        await flush({ ...pending, done: true, error: message });
       }
+    } catch (err) {
+      if (inner.signal.aborted || (isS3migError(err) && (err.code === 'S3MIG_PAUSED' || err.code === 'S3MIG_CANCELED'))) {
+        if (batch.length > 0) await flush(pending).catch(() => undefined);
+        throw err;
+      }
+      if (flushing || !isListingFailure(err)) {
+        inner.abort(err);
+        throw err;
+      }
+      // The range could not be listed even with retries: what was listed stays, the side is incomplete.
+      const message = `range ${describeRange(cp)}: ${oneLine(err)} (${s3CodeOf(err)})`;
+      emit({ type: 'log', level: 'error', side, code: 'S3MIG_LISTING_INCOMPLETE', message: `${side} listing error: ${message}` });
+      await flush({ ...pending, done: true, error: message });
     }
-  };
-  try {
-    const results = await Promise.allSettled(Array.from({ length: Math.min(options.concurrency, Math.max(1, queue.length)) }, worker));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw inner.signal.aborted && !signal?.aborted && inner.signal.reason ? inner.signal.reason : failed.reason;
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
+    return true;
+  });
   throwIfAborted(signal);
   const { entries, bytes } = total();
   if (!ranges.every((r) => r.done)) {
-    progress(false);
+    progress.report(false);
     return { entries, bytes, finished: false };
   }
-  const failed = ranges.filter((r) => r.error);
-  const errors = failed.map((r) => r.error!);
-  const checkpoint: IngestCheckpoint = {
-    position: { line: 0, offset: 0 },
-    entries,
-    bytes,
-    errors: errors.slice(0, 100),
-    errorCount: errors.length,
-    done: true,
-    ...(failed.length > 0 ? { gaps: failed.map((r) => ({ after: r.after, lo: r.lo, hi: r.hi })) } : {}),
-  };
-  await db.putJson(INGEST_CHECKPOINT_KEY, checkpoint);
-  progress(true);
+  const failures = ranges.filter((r) => r.error).map((r) => ({ error: r.error!, gap: { after: r.after, lo: r.lo, hi: r.hi } }));
+  const checkpoint = await finishSide(db, { entries, bytes }, failures);
+  progress.report(true);
   return { entries, bytes, finished: true, checkpoint };
 }
 

@@ -3,12 +3,10 @@
 // and folders (the plan), then each folder is listed recursively by a pool of mc processes; each batch
 // of a folder lands with that folder's checkpoint, and a folder interrupted half way is cleared and
 // listed again on resume. An error object or a failed exit makes the folder (or the side) incomplete.
-import { setMaxListeners } from 'node:events';
 import { S3migError, throwIfAborted } from '../core/errors.ts';
 import { encodeEntryValue } from '../core/entry-codec.ts';
 import type { ObjectEntry } from '../core/entry.ts';
 import type { KeyGap } from '../core/fix-plan.ts';
-import { RateMeter } from '../core/rate.ts';
 import type { SideName } from '../core/summary.ts';
 import type { InventoryBatch, SideDb } from '../store/side-db.ts';
 import type { McContext } from '../mc/context.ts';
@@ -16,7 +14,8 @@ import { describeMcFailure, listMc } from '../mc/ls.ts';
 import type { McLsMessage } from '../mc/messages.ts';
 import type { EventInput } from './events.ts';
 import { failpoint } from './failpoint.ts';
-import { INGEST_CHECKPOINT_KEY, PROGRESS_INTERVAL_MS, type IngestCheckpoint } from './ingest.ts';
+import { INGEST_CHECKPOINT_KEY, type IngestCheckpoint } from './ingest.ts';
+import { UnitProgress, finishSide, runUnits } from './range-ingest.ts';
 
 export interface McSideTarget {
   ctx: McContext;
@@ -114,34 +113,16 @@ export async function ingestMc(db: SideDb, side: SideName, t: McSideTarget, opti
   if (finalCp?.done) return finalCp;
 
   let plan = await db.getJson<PlanRecord>(PLAN_KEY);
-  let units: UnitRecord[] = [];
-  const meter = new RateMeter();
-  let lastEmit = 0;
+  const units: UnitRecord[] = [];
   let rootLive = { entries: 0, bytes: 0 };
   const total = () =>
     units.reduce((a, u) => ({ entries: a.entries + u.entries, bytes: a.bytes + u.bytes }), {
       entries: plan ? plan.rootEntries : rootLive.entries,
       bytes: plan ? plan.rootBytes : rootLive.bytes,
     });
-  const progress = (done: boolean) => {
-    const { entries, bytes } = total();
-    lastEmit = Date.now();
-    emit({
-      type: 'inventory:progress',
-      side,
-      entries,
-      bytes,
-      rate: Math.round(meter.sample(entries, lastEmit)),
-      inputBytes: 0,
-      totalBytes: 0,
-      rangesDone: units.filter((u) => u.done).length + (plan ? 1 : 0),
-      rangesTotal: units.length + 1,
-      done,
-    });
-  };
-  const tick = () => {
-    if (Date.now() - lastEmit >= PROGRESS_INTERVAL_MS) progress(false);
-  };
+  // The top level is a unit of its own, done once the plan is stored.
+  const progress = new UnitProgress(side, emit, () => ({ ...total(), unitsDone: units.filter((u) => u.done).length + (plan ? 1 : 0), unitsTotal: units.length + 1 }));
+  const tick = () => progress.tick();
 
   if (!plan) {
     plan = await listRoot(db, side, t, options, (live) => {
@@ -156,56 +137,28 @@ export async function ingestMc(db: SideDb, side: SideName, t: McSideTarget, opti
   } else {
     emit({ type: 'log', level: 'info', side, message: `${side}: listing ${plan.rootEntries.toLocaleString('en-US')} top-level object(s) and ${units.length} folder(s) with mc, ${Math.min(options.concurrency, Math.max(1, units.length))} at a time` });
   }
-  meter.sample(stored, Date.now());
+  progress.start(stored);
 
-  const inner = new AbortController();
-  setMaxListeners(0, inner.signal);
-  const onAbort = () => inner.abort(signal?.reason);
-  if (signal?.aborted) onAbort();
-  signal?.addEventListener('abort', onAbort, { once: true });
   const queue = units.map((_, i) => i).filter((i) => !units[i]!.done);
-  const worker = async () => {
-    for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
-      throwIfAborted(inner.signal);
-      await listUnit(db, side, t, options, units, i, inner.signal, tick).catch((err: unknown) => {
-        inner.abort(err);
-        throw err;
-      });
-    }
-  };
-  try {
-    const results = await Promise.allSettled(Array.from({ length: Math.min(options.concurrency, Math.max(1, queue.length)) }, worker));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    throwIfAborted(signal);
-    if (failed) throw inner.signal.aborted && inner.signal.reason ? inner.signal.reason : failed.reason;
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
+  await runUnits(queue, options.concurrency, signal, async (i, inner) => {
+    throwIfAborted(inner.signal);
+    await listUnit(db, side, t, options, units, i, inner.signal, tick).catch((err: unknown) => {
+      inner.abort(err);
+      throw err;
+    });
+    return true;
+  }).catch((err: unknown) => {
+    throwIfAborted(signal); // a stop request wins over what it caused
+    throw err;
+  });
+  throwIfAborted(signal);
 
   const base = t.prefix;
-  const errors: string[] = [];
-  const gaps: KeyGap[] = [];
-  if (plan.rootError) {
-    errors.push(plan.rootError);
-    gaps.push({ after: null, lo: base === '' ? null : base, hi: base === '' ? null : folderEnd(base) });
-  }
-  for (const u of units) {
-    if (!u.error) continue;
-    errors.push(u.error);
-    gaps.push({ after: null, lo: base + u.prefix, hi: base + folderEnd(u.prefix) });
-  }
-  const { entries, bytes } = total();
-  const checkpoint: IngestCheckpoint = {
-    position: { line: 0, offset: 0 },
-    entries,
-    bytes,
-    errors: errors.slice(0, 100),
-    errorCount: errors.length,
-    done: true,
-    ...(gaps.length > 0 ? { gaps } : {}),
-  };
-  await db.putJson(INGEST_CHECKPOINT_KEY, checkpoint);
-  progress(true);
+  const failures: { error: string; gap: KeyGap }[] = [];
+  if (plan.rootError) failures.push({ error: plan.rootError, gap: { after: null, lo: base === '' ? null : base, hi: base === '' ? null : folderEnd(base) } });
+  for (const u of units) if (u.error) failures.push({ error: u.error, gap: { after: null, lo: base + u.prefix, hi: base + folderEnd(u.prefix) } });
+  const checkpoint = await finishSide(db, total(), failures);
+  progress.report(true);
   return checkpoint;
 }
 

@@ -7,7 +7,7 @@
 // stopped in t.after.
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -18,6 +18,7 @@ import { connect, type S3Connection } from '../../src/s3/client.ts';
 import { Secret } from '../../src/core/secret.ts';
 import type { Summary } from '../../src/core/summary.ts';
 import type { EngineEvent } from '../../src/engine/events.ts';
+import { sendControl } from '../../src/engine/control.ts';
 import { tempDir } from '../helpers.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/s3mig.js', import.meta.url));
@@ -332,6 +333,40 @@ test('the same migration through mc (the fixture in live mode): mc mirror, then 
     (await readRows(join(dir, 'rep', 'differences.ndjson'))).map((x) => [x.key, x.category]),
     [['extra.txt', 'extra'], ['old/gone.txt', 'extra'], ['stale-etag.txt', 'etagMismatch'], ['stale-size.txt', 'sizeMismatch']],
   );
+});
+
+test('cancel through the socket from a second process while mc mirror runs: canceled, mc stopped, no child left', async (t) => {
+  const { src, dst } = await buckets();
+  const dir = await tempDir(t, 's3mig-migrate-cancel-');
+  const pids = join(dir, 'pids');
+  const record = join(dir, 'mc-record.json');
+  const env = { MC_LIVE_FAULT: JSON.stringify({ cmd: 'mirror', afterLines: 0, action: 'hang' }), MC_FIXTURE_PIDS: pids, MC_REPLAY_RECORD: record };
+  const running = s3mig(t, dir, ['migrate', `s/${src}`, `s/${dst}`, '--engine', 'mc', '--json', '--report-dir', 'rep'], env, true);
+  // Wait (no timer decides anything) until mc mirror has started and hangs.
+  let jobDir: string | undefined;
+  for (;;) {
+    const argv: string[] = await readFile(record, 'utf8').then((x) => (JSON.parse(x) as { argv: string[] }).argv, () => []);
+    if (argv.includes('mirror')) {
+      const [id] = await readdir(join(dir, 'state', 'jobs'));
+      jobDir = join(dir, 'state', 'jobs', id!);
+      const status = await sendControl(jobDir, 'status').catch(() => undefined);
+      if (status && (status as { state?: string }).state === 'transferring') break;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const id = jobDir!.split('/').pop()!;
+  const cancel = await s3mig(t, join(dir, 'other'), ['cancel', id], { S3MIG_STATE_DIR: join(dir, 'state') });
+  assert.equal(cancel.code, 0, cancel.stderr);
+  assert.match(cancel.stdout, new RegExp(`^job ${id}: cancel requested \\(pid \\d+\\)`));
+  const r = await running;
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`^s3mig: job ${id} canceled \\(canceled by request from pid \\d+\\); its checkpoints are kept`));
+  assert.equal(JSON.parse(await readFile(join(jobDir!, 'job.json'), 'utf8')).state, 'canceled');
+  for (const pid of (await readFile(pids, 'utf8')).trim().split('\n').map(Number)) {
+    assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `mc pid ${pid} outlived the job`);
+  }
+  const jobs = await s3mig(t, join(dir, 'other'), ['jobs'], { S3MIG_STATE_DIR: join(dir, 'state') });
+  assert.match(jobs.stdout, new RegExp(`^${id}  migrate canceled`, 'm'));
 });
 
 test('migrate needs two live targets: one line, exit 2', async (t) => {
