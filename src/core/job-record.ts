@@ -28,6 +28,8 @@ export interface Strategy {
   reason: string;
   /** Entries per LevelDB batch and listing checkpoint, per range. */
   batchEntries: number;
+  /** Keys between comparison checkpoints (absent in jobs made before it: 10,000). */
+  checkpointKeys?: number;
   listConcurrency: number;
   estimate: { source: SideEstimate; dest: SideEstimate };
 }

@@ -325,7 +325,7 @@ export async function compare(ctx: CompareContext): Promise<{ tally: Tally; repo
           if (full) await full;
         }
       }
-      if (sinceCheckpoint >= COMPARE_CHECKPOINT_KEYS) {
+      if (sinceCheckpoint >= (job.record.strategy?.checkpointKeys ?? COMPARE_CHECKPOINT_KEYS)) {
         sinceCheckpoint = 0;
         await checkpoint(false);
         progress(false);
@@ -651,9 +651,16 @@ async function estimate(job: JobHandle, db: JobDb, live: LiveSides, signal: Abor
   const [source, dest] = await Promise.all([one('source'), one('dest')]);
   const large = source.objects > LARGE_SCALE_THRESHOLD;
   const count = `${source.exact ? '' : 'about '}${source.objects.toLocaleString('en-US')} source objects (${source.how})`;
-  const strategy: Strategy = large
-    ? { name: 'large-scale', reason: `${count}: more than ${LARGE_SCALE_THRESHOLD.toLocaleString('en-US')}`, batchEntries: 10_000, listConcurrency, estimate: { source, dest } }
-    : { name: 'standard', reason: `${count}: at most ${LARGE_SCALE_THRESHOLD.toLocaleString('en-US')}`, batchEntries: 1000, listConcurrency, estimate: { source, dest } };
+  const [batchEntries, checkpointKeys] = large ? [10_000, 100_000] : [1000, COMPARE_CHECKPOINT_KEYS];
+  const how = `batches of ${batchEntries.toLocaleString('en-US')} entries, a comparison checkpoint every ${checkpointKeys.toLocaleString('en-US')} keys, ${listConcurrency} lister(s) per side`;
+  const strategy: Strategy = {
+    name: large ? 'large-scale' : 'standard',
+    reason: `${count}: ${large ? 'more than' : 'at most'} ${LARGE_SCALE_THRESHOLD.toLocaleString('en-US')}; ${how}`,
+    batchEntries,
+    checkpointKeys,
+    listConcurrency,
+    estimate: { source, dest },
+  };
   job.emit({ type: 'strategy', ...strategy });
   return strategy;
 }
