@@ -1,4 +1,5 @@
 // Typed errors with stable S3MIG_* codes: the CLI turns them into one-line messages and exit codes.
+import { setMaxListeners } from 'node:events';
 
 export type ErrorCode =
   | 'S3MIG_USAGE'
@@ -61,13 +62,29 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
  */
 export function untilCanceled(signal: AbortSignal | undefined): AbortSignal | undefined {
   if (!signal) return undefined;
+  return linkedAbort(signal, (reason) => !(reason instanceof S3migError && reason.code === 'S3MIG_PAUSED')).signal;
+}
+
+export interface LinkedAbort {
+  signal: AbortSignal;
+  abort(reason: unknown): void;
+  /** Stops following the outer signal. */
+  dispose(): void;
+}
+
+/**
+ * An abort controller of its own that also aborts, with the same reason, when `outer` does (and `when`
+ * agrees). Any number of requests may listen on its signal: a job has many in flight by design.
+ */
+export function linkedAbort(outer: AbortSignal | undefined, when: (reason: unknown) => boolean = () => true): LinkedAbort {
   const ac = new AbortController();
+  setMaxListeners(0, ac.signal);
   const follow = () => {
-    if (!(signal.reason instanceof S3migError && signal.reason.code === 'S3MIG_PAUSED')) ac.abort(signal.reason);
+    if (when(outer!.reason)) ac.abort(outer!.reason);
   };
-  if (signal.aborted) follow();
-  else signal.addEventListener('abort', follow, { once: true });
-  return ac.signal;
+  if (outer?.aborted) follow();
+  else outer?.addEventListener('abort', follow, { once: true });
+  return { signal: ac.signal, abort: (reason) => ac.abort(reason), dispose: () => outer?.removeEventListener('abort', follow) };
 }
 
 /** A full disk, whichever layer met it (fs, LevelDB's IO error text, a failpoint). */

@@ -1,7 +1,7 @@
 // What the two live listers share (live-ingest.ts: key ranges over the S3 API; mc-ingest.ts: first-level
 // folders through mc): progress per side over units of work, a pool of workers over the unfinished
 // units that stops them all on the first hard failure, and the side's final checkpoint with its gaps.
-import { setMaxListeners } from 'node:events';
+import { linkedAbort, type LinkedAbort } from '../core/errors.ts';
 import type { KeyGap } from '../core/fix-plan.ts';
 import { RateMeter } from '../core/rate.ts';
 import type { SideName } from '../core/summary.ts';
@@ -64,13 +64,9 @@ export async function runUnits(
   queue: number[],
   concurrency: number,
   signal: AbortSignal | undefined,
-  work: (unit: number, inner: AbortController) => Promise<boolean>,
+  work: (unit: number, inner: LinkedAbort) => Promise<boolean>,
 ): Promise<void> {
-  const inner = new AbortController();
-  setMaxListeners(0, inner.signal);
-  const onAbort = () => inner.abort(signal?.reason);
-  if (signal?.aborted) onAbort();
-  signal?.addEventListener('abort', onAbort, { once: true });
+  const inner = linkedAbort(signal);
   const worker = async () => {
     for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
       if (!(await work(i, inner))) return;
@@ -81,7 +77,7 @@ export async function runUnits(
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw inner.signal.aborted && !signal?.aborted && inner.signal.reason ? inner.signal.reason : failed.reason;
   } finally {
-    signal?.removeEventListener('abort', onAbort);
+    inner.dispose();
   }
 }
 

@@ -3,7 +3,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { JobRecord, TargetRecord } from '../core/job-record.ts';
 import type { JobState } from '../core/job-state.ts';
-import { S3migError, isDiskFull, isS3migError, oneLine, throwIfAborted } from '../core/errors.ts';
+import { S3migError, isDiskFull, isS3migError, linkedAbort, oneLine, throwIfAborted } from '../core/errors.ts';
 import { reconcile } from '../core/reconcile.ts';
 import { RateMeter, etaSeconds } from '../core/rate.ts';
 import { buildSummary, type SideName, type SideSummary, type Summary } from '../core/summary.ts';
@@ -129,10 +129,7 @@ async function validateTarget(side: SideName, record: TargetRecord): Promise<Tar
 
 /** Ingests both sides at once, each from its checkpoint; the first failure stops the other. */
 async function ingestBoth(job: JobHandle, db: JobDb, live: LiveSides, signal: AbortSignal | undefined): Promise<void> {
-  const ac = new AbortController();
-  const onAbort = () => ac.abort(signal?.reason);
-  if (signal?.aborted) onAbort();
-  signal?.addEventListener('abort', onAbort, { once: true });
+  const ac = linkedAbort(signal);
   const one = async (side: SideName): Promise<IngestCheckpoint> => {
     const record = job.record[side];
     const estimated = job.record.strategy?.estimate[side];
@@ -180,7 +177,7 @@ async function ingestBoth(job: JobHandle, db: JobDb, live: LiveSides, signal: Ab
     // The error that stopped the other side wins over the stop it caused there.
     if (failures.length > 0) throw ac.signal.aborted && !signal?.aborted ? ac.signal.reason : failures[0];
   } finally {
-    signal?.removeEventListener('abort', onAbort);
+    ac.dispose();
   }
 }
 
@@ -480,10 +477,7 @@ async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: Job
       if (mcCtx && options.crossCheck && live.source && live.dest) {
         // mc diff lists both sides itself: it runs beside s3mig's listing, and either failing stops both.
         const both = { source: live.source, dest: live.dest };
-        const ac = new AbortController();
-        const onAbort = () => ac.abort(signal?.reason);
-        if (signal?.aborted) onAbort();
-        signal?.addEventListener('abort', onAbort, { once: true });
+        const ac = linkedAbort(signal);
         const stopOnFailure = <T>(p: Promise<T>) => p.catch((err: unknown) => { ac.abort(err); throw err; });
         try {
           const { runMcDiff } = await crossChecks();
@@ -494,7 +488,7 @@ async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: Job
           const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
           if (failed) throw signal?.aborted ? signal.reason : ac.signal.reason ?? failed.reason;
         } finally {
-          signal?.removeEventListener('abort', onAbort);
+          ac.dispose();
         }
       } else {
         await ingestBoth(job, db, live, signal);

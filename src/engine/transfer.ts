@@ -207,7 +207,8 @@ async function copyWithRetries(ctx: TransferContext, v: Verdict, inFlight: Abort
         dst: live.dest.conn,
         dstBucket: live.dest.target.bucket,
         dstKey: live.dest.target.prefix + v.key,
-        expected: { size: v.source!.size, etag: v.source!.etag },
+        // A listing names the storage class of every object; STANDARD where it names none.
+        expected: { size: v.source!.size, etag: v.source!.etag, storageClass: v.source!.storageClass ?? 'STANDARD' },
         ...(signal ? { signal } : {}),
       });
       return { ok: true, size: r.size };

@@ -1,7 +1,7 @@
 // `mc mirror` as a typed, cancellable run: validated argv, throttled progress, errors attributed to keys,
 // and a verdict read with mirror's traps in mind (reference/mc-json.md §3: copy lines mean STARTED, exit 0
 // with an error object is a failure, a missing summary is a failure, "Overwrite not allowed" is a skip).
-import { S3migError } from '../core/errors.ts';
+import { S3migError, linkedAbort } from '../core/errors.ts';
 import { checkMcVersion, mcVersion, parseMcRelease, runMc, MAX_KEPT_ERRORS } from './runner.ts';
 import { URL_RE, keyOfMcUrl, type McUrlBase } from './urls.ts';
 import type { McRelease, McRunResult } from './runner.ts';
@@ -345,10 +345,7 @@ export async function runMirror(opts: RunMirrorOptions): Promise<MirrorResult> {
   if (opts.onDroppedFlag) for (const note of droppedFlags) opts.onDroppedFlag(note);
 
   // Our own controller: a throwing callback stops mc too.
-  const ac = new AbortController();
-  const onOuterAbort = (): void => ac.abort(opts.signal?.reason);
-  if (opts.signal?.aborted) ac.abort(opts.signal.reason);
-  else opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const ac = linkedAbort(opts.signal);
 
   let failed = false;
   let callbackError: unknown;
@@ -449,7 +446,7 @@ export async function runMirror(opts: RunMirrorOptions): Promise<MirrorResult> {
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
-    opts.signal?.removeEventListener('abort', onOuterAbort);
+    ac.dispose();
   }
   emit(true);
   if (failed) throw callbackError;

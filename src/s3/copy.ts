@@ -34,8 +34,12 @@ export interface CopyRequest {
   dst: S3Connection;
   dstBucket: string;
   dstKey: string;
-  /** The source entry as listed; a HEAD that differs from it is reported as `sourceChanged`. */
-  expected?: { size: number; etag: string };
+  /**
+   * The source entry as listed; a HEAD that differs from it is reported as `sourceChanged`. With its
+   * storage class too (as listings give it), a small server-side copy skips both HEADs: one CopyObject
+   * pinned to the listed ETag, verified by the ETag it answers (see copyListed).
+   */
+  expected?: { size: number; etag: string; storageClass?: string };
   /** Server-side copies at or above this size use UploadPartCopy; default 5 GiB (CopyObject's limit). */
   multipartCopyThresholdBytes?: number;
   /** Part size of UploadPartCopy and of streamed uploads; default 16 MiB; at least 5 MiB, and raised where 10,000 parts would not hold the object. */
@@ -135,6 +139,8 @@ async function copyRound(round: Round): Promise<CopyResult> {
   const { req, names } = round;
   const { signal } = req;
   throwIfAborted(signal);
+  const listed = await copyListed(round);
+  if (listed) return listed;
   round.step = 'HEAD source';
   const head = await headObject(req.src, req.srcBucket, req.srcKey, { signal });
   if (!head) throw new S3migError('S3MIG_COPY_FAILED', `copy of ${names.src} to ${names.dst} failed: the source does not exist (HTTP 404)`);
@@ -171,6 +177,47 @@ async function copyRound(round: Round): Promise<CopyResult> {
   if (sourceChanged) result.sourceChanged = true;
   if (storageClassDropped) result.storageClassDropped = true;
   return result;
+}
+
+/**
+ * The common case in one request: a small object on the same server, whose listing gave its ETag (a
+ * plain MD5), size and storage class. CopyObject with CopySourceIfMatch on that ETag copies exactly the
+ * listed object, keeps its headers and metadata (MetadataDirective COPY), and answers the new ETag: equal
+ * to the source's, the copy is verified. Anything else (the source changed, 501, a refused storage
+ * class, another ETag such as under destination encryption) is left to the full round, which HEADs
+ * both sides.
+ */
+async function copyListed(round: Round): Promise<CopyResult | undefined> {
+  const { req } = round;
+  const e = req.expected;
+  if (!e || e.storageClass === undefined || !PLAIN_MD5.test(e.etag) || !sameServer(req.src, req.dst)) return undefined;
+  if (e.size >= (req.multipartCopyThresholdBytes ?? DEFAULT_MULTIPART_COPY_THRESHOLD) || unsupportedOn(req.dst).copyObject) return undefined;
+  round.step = 'CopyObject';
+  const storageClass = e.storageClass === '' || e.storageClass === 'STANDARD' ? undefined : e.storageClass;
+  try {
+    const out = await withRetry(
+      () =>
+        req.dst.client.send(
+          new CopyObjectCommand({
+            Bucket: req.dstBucket,
+            Key: req.dstKey,
+            CopySource: copySourceOf(req.srcBucket, req.srcKey),
+            CopySourceIfMatch: `"${e.etag}"`,
+            MetadataDirective: 'COPY',
+            ...(storageClass !== undefined ? { StorageClass: storageClass as StorageClass } : {}),
+          }),
+          { abortSignal: req.signal },
+        ),
+      { policy: req.dst.retry, signal: req.signal },
+    );
+    const etag = (out.CopyObjectResult?.ETag ?? '').replace(/^"+|"+$/g, '');
+    if (etag.toLowerCase() !== e.etag.toLowerCase()) return undefined;
+    return { method: 'server-copy', size: e.size, etag, verified: 'etag' };
+  } catch (err) {
+    throwIfAborted(req.signal);
+    if (httpStatusOf(err) === 412 || s3ErrorCode(err) === 'PreconditionFailed' || isNotImplemented(err) || s3ErrorCode(err) === 'InvalidStorageClass') return undefined;
+    throw err;
+  }
 }
 
 function changedSince(expected: { size: number; etag: string }, head: HeadResult): boolean {

@@ -304,6 +304,45 @@ describe('server-side copy (same server)', () => {
     assert.equal(rec.count('CopyObject'), 0);
   });
 
+  test('a listed object (ETag, size and storage class known) is copied with one CopyObject and no HEAD, verified by its answer', async (t) => {
+    const a = conn(serverA);
+    const sent: Record<string, unknown>[] = [];
+    const rec = record(a, (name, input) => {
+      if (name === 'CopyObject') sent.push(input);
+    });
+    await put(a, 'src', 'listed/doc.txt', 'listed content', { ...HEADERS, StorageClass: 'STANDARD_IA' });
+    await put(a, 'src', 'listed/plain.txt', 'plain');
+    rec.commands.length = 0;
+    const result = await copyObject({
+      src: a,
+      srcBucket: 'src',
+      srcKey: 'listed/doc.txt',
+      dst: a,
+      dstBucket: 'dst',
+      dstKey: 'listed/doc.txt',
+      expected: { size: 14, etag: md5('listed content'), storageClass: 'STANDARD_IA' },
+      signal: t.signal,
+    });
+    assert.deepEqual(result, { method: 'server-copy', size: 14, etag: md5('listed content'), verified: 'etag' });
+    assert.deepEqual(rec.commands, ['CopyObject']);
+    assert.equal(sent[0]!.CopySourceIfMatch, `"${md5('listed content')}"`);
+    assertSameAttributes(await headObject(a, 'dst', 'listed/doc.txt'), await headObject(a, 'src', 'listed/doc.txt'));
+    // STANDARD is the server's default: not sent.
+    await copyObject({ src: a, srcBucket: 'src', srcKey: 'listed/plain.txt', dst: a, dstBucket: 'dst', dstKey: 'listed/plain.txt', expected: { size: 5, etag: md5('plain'), storageClass: 'STANDARD' }, signal: t.signal });
+    assert.equal(sent[1]!.StorageClass, undefined);
+  });
+
+  test('a listed object that changed since the listing fails the pinned copy and goes the full way: copied as it is now, and reported', async (t) => {
+    const a = conn(serverA);
+    const rec = record(a);
+    await put(a, 'src', 'listed/changed', 'newer content');
+    rec.commands.length = 0;
+    const result = await copyObject({ src: a, srcBucket: 'src', srcKey: 'listed/changed', dst: a, dstBucket: 'dst', dstKey: 'listed/changed', expected: { size: 3, etag: md5('old'), storageClass: 'STANDARD' }, signal: t.signal });
+    assert.equal(result.sourceChanged, true);
+    assert.deepEqual(rec.commands, ['CopyObject', 'HeadObject', 'CopyObject', 'HeadObject']);
+    assert.equal((await fetchDigest(a, 'dst', 'listed/changed')).md5, md5('newer content'));
+  });
+
   test('copying an object onto itself is refused', async () => {
     const a = conn(serverA);
     await assert.rejects(copyObject({ src: a, srcBucket: 'src', srcKey: 'k', dst: a, dstBucket: 'src', dstKey: 'k' }), { code: 'S3MIG_COPY_FAILED' });
