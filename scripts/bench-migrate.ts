@@ -631,7 +631,7 @@ async function main(): Promise<void> {
   process.stdout.write(`  ratio s3mig/rclone sync:         time ${ratio(mig.m.wallMs, sync.wallMs)}, RSS ${ratio(migRss, sync.peakRssBytes)}, CPU ${ratio(mig.m.cpuMs, sync.cpuMs)}\n`);
   process.stdout.write(`  ratio s3mig/(rclone sync+check): time ${ratio(mig.m.wallMs, both.wallMs)}, RSS ${ratio(migRss, both.peakRssBytes)}, CPU ${ratio(mig.m.cpuMs, both.cpuMs)}\n`);
   process.stdout.write(
-    `  s3mig copies (HEAD source, CopyObject, HEAD destination each), then lists both sides, compares every key and writes reports; rclone sync --checksum only compares\n  size+MD5 before copying, so "sync + check" is its comparable "copy and prove". rclone flags: ${[...RCLONE_PARALLEL, '--s3-no-check-bucket'].join(' ')}.\n`,
+    `  s3mig copies (one CopyObject pinned to the listed ETag and verified by its answer), then lists both sides, compares every key and writes reports; rclone sync --checksum only compares\n  size+MD5 before copying, so "sync + check" is its comparable "copy and prove". rclone flags: ${[...RCLONE_PARALLEL, '--s3-no-check-bucket'].join(' ')}.\n`,
   );
 
   process.stdout.write(problems.length === 0 ? '\nall checks passed\n' : `\n${problems.length} check(s) failed:\n${problems.map((p) => `  - ${p}`).join('\n')}\n`);
