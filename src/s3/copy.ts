@@ -195,21 +195,7 @@ async function copyListed(round: Round): Promise<CopyResult | undefined> {
   round.step = 'CopyObject';
   const storageClass = e.storageClass === '' || e.storageClass === 'STANDARD' ? undefined : e.storageClass;
   try {
-    const out = await withRetry(
-      () =>
-        req.dst.client.send(
-          new CopyObjectCommand({
-            Bucket: req.dstBucket,
-            Key: req.dstKey,
-            CopySource: copySourceOf(req.srcBucket, req.srcKey),
-            CopySourceIfMatch: `"${e.etag}"`,
-            MetadataDirective: 'COPY',
-            ...(storageClass !== undefined ? { StorageClass: storageClass as StorageClass } : {}),
-          }),
-          { abortSignal: req.signal },
-        ),
-      { policy: req.dst.retry, signal: req.signal },
-    );
+    const out = await sendCopyObject(req, `"${e.etag}"`, storageClass);
     const etag = (out.CopyObjectResult?.ETag ?? '').replace(/^"+|"+$/g, '');
     if (etag.toLowerCase() !== e.etag.toLowerCase()) return undefined;
     return { method: 'server-copy', size: e.size, etag, verified: 'etag' };
@@ -261,25 +247,30 @@ function throwIfSourceChanged(err: unknown): void {
   if (httpStatusOf(err) === 412 || s3ErrorCode(err) === 'PreconditionFailed') throw new SourceChangedDuringCopy('PreconditionFailed (HTTP 412)');
 }
 
+/** One CopyObject (with retries) that keeps the source's headers and metadata, pinned to an ETag. */
+function sendCopyObject(req: CopyRequest, ifMatchEtag: string | undefined, storageClass: string | undefined) {
+  return withRetry(
+    () =>
+      req.dst.client.send(
+        new CopyObjectCommand({
+          Bucket: req.dstBucket,
+          Key: req.dstKey,
+          CopySource: copySourceOf(req.srcBucket, req.srcKey),
+          CopySourceIfMatch: ifMatchEtag,
+          MetadataDirective: 'COPY',
+          ...(storageClass !== undefined ? { StorageClass: storageClass as StorageClass } : {}),
+        }),
+        { abortSignal: req.signal },
+      ),
+    { policy: req.dst.retry, signal: req.signal },
+  );
+}
+
 async function serverCopy(round: Round, head: HeadResult, storageClass: string | undefined): Promise<void> {
   const { req } = round;
   round.step = 'CopyObject';
   try {
-    await withRetry(
-      () =>
-        req.dst.client.send(
-          new CopyObjectCommand({
-            Bucket: req.dstBucket,
-            Key: req.dstKey,
-            CopySource: copySourceOf(req.srcBucket, req.srcKey),
-            CopySourceIfMatch: ifMatch(head),
-            MetadataDirective: 'COPY',
-            ...(storageClass !== undefined ? { StorageClass: storageClass as StorageClass } : {}),
-          }),
-          { abortSignal: req.signal },
-        ),
-      { policy: req.dst.retry, signal: req.signal },
-    );
+    await sendCopyObject(req, ifMatch(head), storageClass);
   } catch (err) {
     throwIfSourceChanged(err);
     throw err;

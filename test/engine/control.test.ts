@@ -14,13 +14,12 @@ import { readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { controlSocketPath, sendControl, serveControl } from '../../src/engine/control.ts';
 import { isS3migError } from '../../src/core/errors.ts';
 import { MD5_A, MD5_B, tempDir, writeInventory, type LineSpec } from '../helpers.ts';
+import { endOf, jobIdOf, mcHost, runS3mig, spawnS3mig } from '../live-harness.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/s3mig.js', import.meta.url));
 const SECRET = 'stub-secret-never-shown';
 
 // ---------------------------------------------------------------------------------------------
@@ -119,45 +118,18 @@ async function startStub(t: TestContext, keys: number, holdFrom: number): Promis
 // Running s3mig
 // ---------------------------------------------------------------------------------------------
 
-interface Run {
-  code: number | undefined;
-  signal: string | undefined;
-  stdout: string;
-  stderr: string;
-  pid: number;
-}
+/** Alias `stub` on the stub endpoint, when there is one. */
+const stubHost = (stub: Stub | undefined): Record<string, string> => (stub ? { MC_HOST_stub: mcHost(stub.endpoint, SECRET, 'STUBKEY') } : {});
 
-function envOf(dir: string, stub: Stub | undefined, env: Record<string, string>): Record<string, string> {
-  return {
-    S3MIG_STATE_DIR: join(dir, 'state'),
-    S3MIG_FAILPOINT: '',
-    S3MIG_RETRY_BASE_MS: '1',
-    HOME: dir,
-    MC_CONFIG_DIR: join(dir, 'no-mc-config'),
-    ...(stub ? { MC_HOST_stub: stub.endpoint.replace('http://', `http://STUBKEY:${SECRET}@`) } : {}),
-    ...env,
-  };
-}
-
-function spawnS3mig(t: TestContext, dir: string, args: string[], env: Record<string, string>): ResultPromise {
-  const child = execa('node', [BIN, ...args], { cwd: dir, reject: false, env, cancelSignal: t.signal });
-  t.after(() => {
-    child.kill('SIGKILL');
-  });
-  return child;
-}
-
-async function s3mig(t: TestContext, dir: string, args: string[], env: Record<string, string> = {}, stub?: Stub): Promise<Run> {
-  const child = spawnS3mig(t, dir, args, envOf(dir, stub, env));
-  const r = await child;
-  return { code: r.exitCode, signal: r.signal, stdout: String(r.stdout), stderr: String(r.stderr), pid: child.pid! };
-}
+/** `node bin/s3mig.js ARGS` in `dir` (this process's environment inherited), killed when the test ends. */
+const s3mig = (t: TestContext, dir: string, args: string[], env: Record<string, string> = {}, stub?: Stub) =>
+  runS3mig(t, dir, args, { ...stubHost(stub), ...env });
 
 type Event = { type: string; jobId?: string; [k: string]: unknown };
 
 /** A job run with --json whose events are read as they come. */
 function startJob(t: TestContext, dir: string, args: string[], stub: Stub) {
-  const child = spawnS3mig(t, dir, args, envOf(dir, stub, {}));
+  const child = spawnS3mig(t, dir, args, stubHost(stub));
   const events: Event[] = [];
   const waiters: { match: (e: Event) => boolean; resolve: (e: Event) => void }[] = [];
   createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -168,7 +140,7 @@ function startJob(t: TestContext, dir: string, args: string[], stub: Stub) {
       w.resolve(e);
     }
   });
-  const done = child.then((r) => ({ code: r.exitCode, signal: r.signal, stdout: String(r.stdout), stderr: String(r.stderr), pid: child.pid! }) as Run);
+  const done = endOf(child);
   return {
     pid: child.pid!,
     events,
@@ -323,7 +295,7 @@ test('a control socket left by a killed job does not block resume; prune frees a
 
   const killed = await s3mig(t, dir, ['reconcile', 'inventory:src.ndjson', 'inventory:dst.ndjson', '--json', '--report-dir', 'rep'], { S3MIG_FAILPOINT: 'ingest:after-batch@2' });
   assert.equal(killed.signal, 'SIGKILL', killed.stderr);
-  const id = (JSON.parse(killed.stdout.split('\n')[0]!) as Event).jobId!;
+  const id = jobIdOf(killed.stdout);
   const jobDir = join(dir, 'state', 'jobs', id);
   const sock = join(jobDir, 'control.sock');
   assert.ok((await stat(sock)).isSocket(), 'the killed process left its socket file');

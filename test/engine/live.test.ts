@@ -14,9 +14,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { execa } from 'execa';
 import { startLocalS3, type LocalS3 } from '../../src/testing/s3-server.ts';
 import { startFaultProxy, type FaultProxy } from '../../src/testing/fault-proxy.ts';
 import { connect, type S3Connection } from '../../src/s3/client.ts';
@@ -24,13 +21,23 @@ import { listRange, planRanges, type KeyRange, type ListTarget } from '../../src
 import { Secret } from '../../src/core/secret.ts';
 import { runReconcile } from '../../src/engine/reconcile-job.ts';
 import { EventBus, type EngineEvent } from '../../src/engine/events.ts';
-import type { Summary } from '../../src/core/summary.ts';
 import { allFiles, tempDir, writeInventory } from '../helpers.ts';
+import {
+  eventsOf,
+  jobIdOf,
+  mcHost,
+  once,
+  putObjects,
+  readNdjson,
+  readSummary,
+  runS3mig,
+  type Event,
+  type S3migRun,
+  type SharedChildren,
+} from '../live-harness.ts';
 
 // In-process runs read the retry policy from this process's environment when they connect.
 process.env.S3MIG_RETRY_BASE_MS = '1';
-
-const BIN = fileURLToPath(new URL('../../bin/s3mig.js', import.meta.url));
 
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 const sortBytes = (keys: Iterable<string>) => [...keys].sort(byteOrder);
@@ -133,18 +140,7 @@ let server: LocalS3;
 let seeder: S3Connection;
 const runsDir = mkdtemp(join(tmpdir(), 's3mig-live-runs-'));
 
-async function seed(bucket: string, objects: Record<string, string>): Promise<void> {
-  const entries = Object.entries(objects);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 32 }, async () => {
-      while (next < entries.length) {
-        const [Key, Body] = entries[next++]!;
-        await seeder.client.send(new PutObjectCommand({ Bucket: bucket, Key, Body, ContentLength: Buffer.byteLength(Body) }));
-      }
-    }),
-  );
-}
+const seed = (bucket: string, objects: Record<string, string>) => putObjects(seeder, bucket, objects, 32);
 
 before(async () => {
   server = await startLocalS3({ buckets: ['src', 'dst', 'big', 'empty'] });
@@ -156,7 +152,7 @@ before(async () => {
 
 /** Proxies and child processes of runs shared by several tests. */
 const sharedProxies: FaultProxy[] = [];
-const sharedChildren: { kill(signal?: NodeJS.Signals): boolean }[] = [];
+const sharedChildren: SharedChildren = [];
 
 after(async () => {
   for (const c of sharedChildren) c.kill('SIGKILL');
@@ -170,45 +166,10 @@ after(async () => {
 // Running s3mig
 // ---------------------------------------------------------------------------------------------
 
-/** MC_HOST_<alias> value for an endpoint (http://127.0.0.1:PORT). */
-const mcHost = (endpoint: string, secret = 'S3RVER', access = 'S3RVER') => endpoint.replace('http://', `http://${access}:${secret}@`);
+/** `node bin/s3mig.js ARGS` in `cwd`, alias `s` on the local server, this process's environment inherited; killed when the test ends. */
+const s3mig = (t: TestContext, cwd: string, args: string[], env: Record<string, string> = {}) =>
+  runS3mig(t, cwd, args, { MC_HOST_s: mcHost(server.endpoint), ...env });
 
-interface Run {
-  code: number | undefined;
-  signal: string | undefined;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * The environment of an s3mig child in `cwd`: a state directory there, alias `s` on the local server, short
- * retry backoff, and HOME / MC_CONFIG_DIR in `cwd` so that the real ~/.mc is never read.
- */
-function childEnv(cwd: string, env: Record<string, string>): Record<string, string> {
-  return {
-    S3MIG_STATE_DIR: join(cwd, 'state'),
-    S3MIG_FAILPOINT: '',
-    S3MIG_RETRY_BASE_MS: '1',
-    HOME: cwd,
-    MC_CONFIG_DIR: join(cwd, 'no-mc-config'),
-    MC_HOST_s: mcHost(server.endpoint),
-    ...env,
-  };
-}
-
-/** `node bin/s3mig.js ARGS` in `cwd`, killed when the test ends. */
-async function s3mig(t: TestContext, cwd: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const child = execa('node', [BIN, ...args], { cwd, reject: false, env: childEnv(cwd, env), cancelSignal: t.signal });
-  t.after(() => {
-    child.kill('SIGKILL');
-  });
-  const r = await child;
-  return { code: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
-
-type Event = EngineEvent & Record<string, unknown>;
-const eventsOf = (stdout: string): Event[] => stdout.trimEnd().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Event);
-const jobIdOf = (stdout: string) => JSON.parse(stdout.split('\n')[0]!).jobId as string;
 const logs = (events: Event[]) => events.filter((e): e is Event & { type: 'log'; message: string } => e.type === 'log');
 
 interface Row {
@@ -217,22 +178,10 @@ interface Row {
   source: { size: number; etag: string; lastModified: string } | null;
   dest: { size: number; etag: string; lastModified: string } | null;
 }
-const readNdjson = async <T = Row>(path: string): Promise<T[]> =>
-  (await readFile(path, 'utf8'))
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as T);
-const readSummary = async (dir: string): Promise<Summary> => JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as Summary;
 
 /** The categories of differences.ndjson as [key, category] in file order. */
 const verdicts = (rows: Row[]) => rows.map((r) => [r.key, r.category]);
 const expectedVerdicts = (byKey: Record<string, string>) => sortBytes(Object.keys(byKey)).map((k) => [k, byKey[k]!]);
-
-/** Runs a reconcile once per file and keeps its result (shared by several tests). */
-function once<T>(make: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= make());
-}
 
 /** `s/src s/dst`, straight to the server, --json: the run every other src/dst run is compared with. */
 const directRun = once(async () => {
@@ -244,7 +193,7 @@ const directRun = once(async () => {
 
 /** `s/big s/empty` with 1 and with 8 listers: every key `missing`, in order. */
 const bigRun = (listers: number) => bigRuns[listers]!();
-const bigRuns: Record<number, () => Promise<{ dir: string; run: Run; rep: string }>> = Object.fromEntries(
+const bigRuns: Record<number, () => Promise<{ dir: string; run: S3migRun; rep: string }>> = Object.fromEntries(
   [1, 8].map((n) => [
     n,
     once(async () => {
@@ -257,12 +206,8 @@ const bigRuns: Record<number, () => Promise<{ dir: string; run: Run; rep: string
 );
 
 /** Like s3mig() for runs shared by several tests: killed when the file is done, not when one test is. */
-async function s3migShared(cwd: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const child = execa('node', [BIN, ...args], { cwd, reject: false, timeout: 60_000, env: childEnv(cwd, env) });
-  sharedChildren.push(child);
-  const r = await child;
-  return { code: r.exitCode, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
+const s3migShared = (cwd: string, args: string[], env: Record<string, string> = {}) =>
+  runS3mig(sharedChildren, cwd, args, { MC_HOST_s: mcHost(server.endpoint), ...env }, { timeout: 60_000 });
 
 async function startProxy(t: TestContext): Promise<FaultProxy> {
   const proxy = await startFaultProxy({ upstream: server.endpoint });
@@ -343,7 +288,7 @@ test('live s/src s/dst: every category S3 can produce, non-ASCII and spaced keys
   assert.equal(summary.source.entries, 22);
   assert.equal(summary.dest.entries, 17);
 
-  const rows = await readNdjson(join(rep, 'differences.ndjson'));
+  const rows = await readNdjson<Row>(join(rep, 'differences.ndjson'));
   assert.deepEqual(verdicts(rows), expectedVerdicts(SRC_VS_DST), 'differences.ndjson: exactly these keys, in UTF-8 byte order');
   // Both sides' sizes and ETags as the server listed them (s3rver's ETag is the body's MD5).
   const etag = rows.find((r) => r.key === 'x/emoji \u{1F600} + \uFF5E.txt')!;
@@ -382,7 +327,7 @@ test('a prefix target lists keys relative to it; a trailing slash is optional; s
   assert.equal(summary.source.prefix, 'photos/');
   assert.equal(summary.dest.prefix, 'photos/');
   assert.deepEqual(summary.counts, { matched: 1, missing: 2, extra: 1, sizeMismatch: 1, etagMismatch: 1, unverified: 0, source: 5, dest: 4 });
-  const rows = await readNdjson(join(dir, 'rep', 'differences.ndjson'));
+  const rows = await readNdjson<Row>(join(dir, 'rep', 'differences.ndjson'));
   assert.deepEqual(
     verdicts(rows),
     expectedVerdicts({
@@ -418,7 +363,7 @@ test('live source against an inventory:FILE destination', async (t) => {
   assert.equal(summary.source.kind, 'live');
   assert.equal(summary.dest.kind, 'inventory');
   assert.deepEqual(summary.counts, { matched: 1, missing: 1, extra: 1, sizeMismatch: 1, etagMismatch: 1, unverified: 1, source: 5, dest: 5 });
-  const rows = await readNdjson(join(dir, 'rep', 'differences.ndjson'));
+  const rows = await readNdjson<Row>(join(dir, 'rep', 'differences.ndjson'));
   assert.deepEqual(
     verdicts(rows),
     expectedVerdicts({
@@ -442,7 +387,7 @@ test('parallel listing (8 listers, many ranges) equals single-stream listing key
   const [one, eight] = await Promise.all([bigRun(1), bigRun(8)]);
   assert.equal(one.run.code, 1, one.run.stderr);
   assert.equal(eight.run.code, 1, eight.run.stderr);
-  const rangeLogs = (r: Run, side: string) => logs(eventsOf(r.stdout)).filter((e) => e.side === side && /key range\(s\)/.test(e.message));
+  const rangeLogs = (r: S3migRun, side: string) => logs(eventsOf(r.stdout)).filter((e) => e.side === side && /key range\(s\)/.test(e.message));
   assert.match(rangeLogs(one.run, 'source')[0]!.message, /^source: listing 1 key range\(s\) with 1 lister\(s\)/);
   const multi = rangeLogs(eight.run, 'source');
   assert.equal(multi.length, 1);
@@ -559,7 +504,7 @@ test('a range that keeps failing: exit 2, incomplete naming the side, no deletio
     logs(eventsOf(r.stdout)).some((e) => e.level === 'error' && e.side === 'dest' && e.code === 'S3MIG_LISTING_INCOMPLETE'),
     'an error event names the failed listing',
   );
-  const extras = (await readNdjson(join(dir, 'rep', 'differences.ndjson'))).filter((row) => row.category === 'extra');
+  const extras = (await readNdjson<Row>(join(dir, 'rep', 'differences.ndjson'))).filter((row) => row.category === 'extra');
   assert.ok(extras.some((row) => row.key === 'only-dst.txt'), 'extras outside the failed range are still reported');
   const plan = await readNdjson<{ action: string; key: string }>(join(dir, 'rep', 'fix-plan.ndjson'));
   assert.deepEqual(plan.filter((p) => p.action === 'delete'), []);
@@ -590,7 +535,7 @@ test('a range that keeps failing: keys in that range are not acted on (design §
 const SECRET = 'sup3r-s3cret-VALUE';
 const TOKEN = 't0ken-S3CRET-xyz';
 
-function assertOneLineError(r: Run, what: string, re: RegExp): void {
+function assertOneLineError(r: S3migRun, what: string, re: RegExp): void {
   assert.equal(r.code, 2, `${what}: exit 2 (${r.stderr})`);
   assert.equal(r.stderr.trimEnd().split('\n').length, 1, `${what}: one line: ${r.stderr}`);
   assert.match(r.stderr.trimEnd(), re, what);

@@ -7,11 +7,10 @@
 // One s3rver serves the file; every proxy and child process is stopped in t.after or after().
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { join } from 'node:path';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { execa } from 'execa';
 import { startLocalS3, type LocalS3 } from '../../src/testing/s3-server.ts';
 import { startFaultProxy } from '../../src/testing/fault-proxy.ts';
@@ -24,13 +23,22 @@ import { openMc } from '../../src/mc/context.ts';
 import { resolveAlias } from '../../src/targets/alias.ts';
 import { statMc } from '../../src/mc/stat.ts';
 import { runMirror, type MirrorKeyError } from '../../src/mc/mirror.ts';
-import type { Summary } from '../../src/core/summary.ts';
 import type { EngineEvent } from '../../src/engine/events.ts';
 import { allFiles, tempDir } from '../helpers.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/s3mig.js', import.meta.url));
-const MC = fileURLToPath(new URL('../fixtures/mc', import.meta.url));
-const FIXTURES = dirname(MC);
+import {
+  FIXTURE_MC as MC,
+  eventsOf,
+  jobIdOf,
+  logText,
+  mcHost,
+  once,
+  putObjects,
+  readRows,
+  readSummary,
+  runS3mig,
+  type Event,
+  type SharedChildren,
+} from '../live-harness.ts';
 
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
@@ -110,18 +118,7 @@ let server: LocalS3;
 let seeder: S3Connection;
 const runsDir = mkdtemp(join(tmpdir(), 's3mig-mc-runs-'));
 
-async function seed(bucket: string, objects: Record<string, string>): Promise<void> {
-  const entries = Object.entries(objects);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < entries.length) {
-        const [Key, Body] = entries[next++]!;
-        await seeder.client.send(new PutObjectCommand({ Bucket: bucket, Key, Body, ContentLength: Buffer.byteLength(Body) }));
-      }
-    }),
-  );
-}
+const seed = (bucket: string, objects: Record<string, string>) => putObjects(seeder, bucket, objects, 16);
 
 before(async () => {
   server = await startLocalS3({ buckets: ['src', 'dst', 'fsrc', 'fdst', 'kfsrc', 'kfdst', 'unit', 'msrc', 'mdst'] });
@@ -129,7 +126,7 @@ before(async () => {
   await Promise.all([seed('src', SRC), seed('dst', DST), seed('fsrc', FSRC), seed('fdst', FDST)]);
 });
 
-const sharedChildren: { kill(signal?: NodeJS.Signals): boolean }[] = [];
+const sharedChildren: SharedChildren = [];
 after(async () => {
   for (const c of sharedChildren) c.kill('SIGKILL');
   seeder?.destroy();
@@ -143,53 +140,13 @@ after(async () => {
 
 /** s3rver checks the access key only, so a secret of our own shows where it could leak. */
 const SECRET = 'mc-secret-8f3a1c';
-const mcHost = (endpoint: string) => endpoint.replace('http://', `http://S3RVER:${SECRET}@`);
 
-interface Run {
-  code: number | undefined;
-  stdout: string;
-  stderr: string;
-}
-
-/** The fixture first on PATH (or no mc at all), alias `s` on the local server, HOME and MC_CONFIG_DIR in cwd. */
-function childEnv(cwd: string, env: Record<string, string>, withMc = true): Record<string, string> {
-  const path = (process.env.PATH ?? '').split(':').filter((d) => d !== FIXTURES);
-  return {
-    PATH: [...(withMc ? [FIXTURES] : []), dirname(process.execPath), ...path].join(':'),
-    S3MIG_STATE_DIR: join(cwd, 'state'),
-    S3MIG_FAILPOINT: '',
-    S3MIG_RETRY_BASE_MS: '1',
-    HOME: cwd,
-    MC_CONFIG_DIR: join(cwd, 'no-mc-config'),
-    MC_HOST_s: mcHost(server.endpoint),
-    ...env,
-  };
-}
-
-async function s3mig(t: TestContext | undefined, cwd: string, args: string[], env: Record<string, string> = {}, withMc = true): Promise<Run> {
-  await mkdir(cwd, { recursive: true });
-  const child = execa('node', [BIN, ...args], { cwd, reject: false, timeout: 120_000, env: childEnv(cwd, env, withMc), extendEnv: false });
-  if (t) t.after(() => void child.kill('SIGKILL'));
-  else sharedChildren.push(child);
-  const r = await child;
-  return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
-}
-
-type Event = EngineEvent & Record<string, unknown>;
-const eventsOf = (stdout: string): Event[] => stdout.trimEnd().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Event);
-const jobIdOf = (stdout: string) => JSON.parse(stdout.split('\n')[0]!).jobId as string;
-const logText = (events: Event[]) => events.filter((e) => e.type === 'log').map((e) => String(e.message));
-const readSummary = async (dir: string): Promise<Summary> => JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as Summary;
-const readRows = async (path: string) =>
-  (await readFile(path, 'utf8'))
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as { key: string; category: string; action?: string; engine?: string });
-
-function once<T>(make: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= make());
-}
+/**
+ * `node bin/s3mig.js ARGS` in `cwd` with the fixture first on PATH (or no mc at all), alias `s` on the local
+ * server; killed when the test ends, or without a test when the file is done.
+ */
+const s3mig = (t: TestContext | undefined, cwd: string, args: string[], env: Record<string, string> = {}, withMc = true) =>
+  runS3mig(t ?? sharedChildren, cwd, args, { MC_HOST_s: mcHost(server.endpoint, SECRET), ...env }, { mcOnPath: withMc, timeout: 120_000 });
 
 /** s/src s/dst with each engine, once per file. */
 const engineRun = (engine: 'mc' | 'native') => engineRuns[engine]();
@@ -315,7 +272,7 @@ test('a folder half listed when the process died is cleared and listed again: no
   // Batches: the top level (1), then f/ in batches of 2: the kill lands after f/1 and f/2 are stored.
   const child = execa('node', ['--import', 'tsx', '--input-type=module', '-e', script, dbPath], {
     reject: false,
-    env: { S3MIG_FAILPOINT: 'ingest:after-batch@2', MC_HOST_s: mcHost(server.endpoint) },
+    env: { S3MIG_FAILPOINT: 'ingest:after-batch@2', MC_HOST_s: mcHost(server.endpoint, SECRET) },
   });
   t.after(() => void child.kill('SIGKILL'));
   const r = await child;
@@ -328,7 +285,7 @@ test('a folder half listed when the process died is cleared and listed again: no
   for await (const batch of db.side('source').entries()) before.push(...batch.map((e) => e.key));
   assert.deepEqual(before, ['f/1', 'f/2', 'top.txt'], 'f/ was half stored when the process died');
   const events: EngineEvent[] = [];
-  const ctx = await openMc([resolveAlias('s', { env: { MC_HOST_s: mcHost(server.endpoint) } })], { mcPath: MC });
+  const ctx = await openMc([resolveAlias('s', { env: { MC_HOST_s: mcHost(server.endpoint, SECRET) } })], { mcPath: MC });
   const target: McSideTarget = { ctx, alias: 's', bucket: 'unit', prefix: '' };
   const cp = await ingestMc(db.side('source'), 'source', target, { concurrency: 2, batchEntries: 2, emit: (e) => events.push(e as EngineEvent) });
   const after_: string[] = [];
@@ -344,7 +301,7 @@ test('an mc error object for one folder: that side incomplete (exit 2), no actio
   // Only mc's recursive listing of photos/ in the destination fails, every time.
   proxy.addRule({ match: { method: 'GET', path: /^\/dst\/?$/, query: /(^|&)prefix=photos%2F(&|$)/ }, fault: 'accessDenied' });
   const dir = await tempDir(t, 's3mig-mc-incomplete-');
-  const r = await s3mig(t, dir, ['reconcile', 's/src', 'p/dst', '--engine', 'mc', '--json', '--report-dir', 'rep', '--delete-extras'], { MC_HOST_p: mcHost(proxy.endpoint) });
+  const r = await s3mig(t, dir, ['reconcile', 's/src', 'p/dst', '--engine', 'mc', '--json', '--report-dir', 'rep', '--delete-extras'], { MC_HOST_p: mcHost(proxy.endpoint, SECRET) });
   assert.equal(r.code, 2, r.stderr);
   const summary = await readSummary(join(dir, 'rep'));
   assert.equal(summary.complete, false);
@@ -374,7 +331,7 @@ test('ETag mismatches are re-checked with mc stat: SSE-KMS on HEAD makes the key
   t.after(() => proxy.stop());
   proxy.addRule({ match: { method: 'HEAD', path: /^\/dst\/etag\.txt$/ }, responseHeaders: { 'x-amz-server-side-encryption': 'aws:kms' } });
   const dir = await tempDir(t, 's3mig-mc-sse-');
-  const r = await s3mig(t, dir, ['reconcile', 's/src', 'p/dst', '--engine', 'mc', '--json', '--report-dir', 'rep'], { MC_HOST_p: mcHost(proxy.endpoint) });
+  const r = await s3mig(t, dir, ['reconcile', 's/src', 'p/dst', '--engine', 'mc', '--json', '--report-dir', 'rep'], { MC_HOST_p: mcHost(proxy.endpoint, SECRET) });
   assert.equal(r.code, 1, r.stderr);
   const rows = await readRows(join(dir, 'rep', 'differences.ndjson'));
   assert.equal(rows.find((x) => x.key === 'etag.txt')?.category, 'unverified');
@@ -382,7 +339,7 @@ test('ETag mismatches are re-checked with mc stat: SSE-KMS on HEAD makes the key
 });
 
 test('statMc: one outcome per URL in order, a missing object in the middle of a batch does not hide the rest', async (t) => {
-  const ctx = await openMc([resolveAlias('s', { env: { MC_HOST_s: mcHost(server.endpoint) } })], { mcPath: MC });
+  const ctx = await openMc([resolveAlias('s', { env: { MC_HOST_s: mcHost(server.endpoint, SECRET) } })], { mcPath: MC });
   const out = await statMc(ctx, ['s/src/same.txt', 's/src/nope.txt', 's/src/x/\u{1F600}', 's/src/nope2', 's/src/é.txt'], t.signal);
   assert.deepEqual(
     out.map((o) => (o.kind === 'found' ? o.stat.size : o.kind)),
@@ -522,7 +479,7 @@ test('--engine mc without mc, or with one too old: one line naming what is missi
 
 test('runMirror against the server: copies reported as started, a differing object left alone without --overwrite and copied with it', async (t) => {
   await seed('msrc', { 'a.txt': 'aaa', 'd/b.txt': 'bbbb', 'd/é/c.txt': 'ccccc' });
-  const ctx = await openMc([resolveAlias('s', { env: { MC_HOST_s: mcHost(server.endpoint) } })], { mcPath: MC });
+  const ctx = await openMc([resolveAlias('s', { env: { MC_HOST_s: mcHost(server.endpoint, SECRET) } })], { mcPath: MC });
   const bases = { sourceBase: { endpoint: server.endpoint, bucket: 'msrc', prefix: '' }, destBase: { endpoint: server.endpoint, bucket: 'mdst', prefix: '' } };
   const first = await runMirror({ source: 's/msrc', dest: 's/mdst', flags: {}, env: ctx.env, mcPath: MC, signal: t.signal, ...bases });
   assert.equal(first.ok, true, first.failure);

@@ -7,23 +7,16 @@
 // stopped in t.after.
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { execa } from 'execa';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from '../../src/testing/s3-server.ts';
 import { startFaultProxy } from '../../src/testing/fault-proxy.ts';
 import { connect, type S3Connection } from '../../src/s3/client.ts';
 import { Secret } from '../../src/core/secret.ts';
-import type { Summary } from '../../src/core/summary.ts';
-import type { EngineEvent } from '../../src/engine/events.ts';
 import { sendControl } from '../../src/engine/control.ts';
 import { allFiles, tempDir } from '../helpers.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/s3mig.js', import.meta.url));
-const MC = fileURLToPath(new URL('../fixtures/mc', import.meta.url));
-const FIXTURES = dirname(MC);
+import { eventsOf, jobIdOf, logText, mcHost, putObjects, readRows, readSummary, runS3mig, type Event } from '../live-harness.ts';
 
 /** The source: top-level and nested objects, non-ASCII keys, a folder marker. */
 const SRC: Record<string, string> = {
@@ -63,18 +56,7 @@ after(async () => {
   await server?.stop();
 });
 
-async function seed(bucket: string, objects: Record<string, string>): Promise<void> {
-  const entries = Object.entries(objects);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (next < entries.length) {
-        const [Key, Body] = entries[next++]!;
-        await seeder.client.send(new PutObjectCommand({ Bucket: bucket, Key, Body, ContentLength: Buffer.byteLength(Body) }));
-      }
-    }),
-  );
-}
+const seed = (bucket: string, objects: Record<string, string>) => putObjects(seeder, bucket, objects, 8);
 
 /** A fresh pair of buckets: the source and a drifted destination. */
 async function buckets(dst: Record<string, string> = DRIFT): Promise<{ src: string; dst: string }> {
@@ -104,49 +86,12 @@ async function contents(bucket: string): Promise<Record<string, string>> {
 
 /** s3rver checks the access key only, so a secret of our own shows where it could leak. */
 const SECRET = 'migrate-secret-51d0';
-const mcHost = (endpoint: string) => endpoint.replace('http://', `http://S3RVER:${SECRET}@`);
 
-interface Run {
-  code: number | undefined;
-  stdout: string;
-  stderr: string;
-}
+/** `node bin/s3mig.js ARGS` in `cwd` with no mc on PATH (or the fixture first), alias `s` on the local server; killed when the test ends. */
+const s3mig = (t: TestContext, cwd: string, args: string[], env: Record<string, string> = {}, withMc = false) =>
+  runS3mig(t, cwd, args, { MC_HOST_s: mcHost(server.endpoint, SECRET), ...env }, { mcOnPath: withMc, timeout: 120_000 });
 
-async function s3mig(t: TestContext, cwd: string, args: string[], env: Record<string, string> = {}, withMc = false): Promise<Run> {
-  await mkdir(cwd, { recursive: true });
-  const path = (process.env.PATH ?? '').split(':').filter((d) => d !== FIXTURES);
-  const child = execa('node', [BIN, ...args], {
-    cwd,
-    reject: false,
-    timeout: 120_000,
-    extendEnv: false,
-    env: {
-      PATH: [...(withMc ? [FIXTURES] : []), dirname(process.execPath), ...path].join(':'),
-      S3MIG_STATE_DIR: join(cwd, 'state'),
-      S3MIG_FAILPOINT: '',
-      S3MIG_RETRY_BASE_MS: '1',
-      HOME: cwd,
-      MC_CONFIG_DIR: join(cwd, 'no-mc-config'),
-      MC_HOST_s: mcHost(server.endpoint),
-      ...env,
-    },
-  });
-  t.after(() => void child.kill('SIGKILL'));
-  const r = await child;
-  return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr };
-}
-
-type Event = EngineEvent & Record<string, unknown>;
-const eventsOf = (stdout: string): Event[] => stdout.trimEnd().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Event);
-const jobIdOf = (stdout: string) => JSON.parse(stdout.split('\n')[0]!).jobId as string;
-const logText = (events: Event[]) => events.filter((e) => e.type === 'log').map((e) => String(e.message));
 const statesOf = (events: Event[]) => events.filter((e) => e.type === 'job:state').map((e) => String(e.state));
-const readSummary = async (dir: string): Promise<Summary> => JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as Summary;
-const readRows = async (path: string) =>
-  (await readFile(path, 'utf8'))
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as { key: string; category: string });
 
 /** What a plain migration must leave: everything of the source, the stale objects as they were, the extras. */
 const afterPlain = () => ({ ...SRC, 'stale-size.txt': DRIFT['stale-size.txt']!, 'stale-etag.txt': DRIFT['stale-etag.txt']!, 'extra.txt': DRIFT['extra.txt']!, 'old/gone.txt': DRIFT['old/gone.txt']! });
@@ -289,7 +234,7 @@ test('a destination failing copies: retries finish the job; a key that keeps fai
   proxy.addRule({ match: { method: 'PUT', path: new RegExp(`^/${dst}/b\\.txt$`) }, fault: 'internalError', times: 2 });
   const stuck = proxy.addRule({ match: { method: 'PUT', path: new RegExp(`^/${dst}/docs/guide/two\\.md$`) }, fault: 'accessDenied' });
   const dir = await tempDir(t, 's3mig-migrate-faults-');
-  const r = await s3mig(t, dir, ['migrate', `s/${src}`, `p/${dst}`, '--engine', 'native', '--json', '--report-dir', 'rep'], { MC_HOST_p: mcHost(proxy.endpoint) });
+  const r = await s3mig(t, dir, ['migrate', `s/${src}`, `p/${dst}`, '--engine', 'native', '--json', '--report-dir', 'rep'], { MC_HOST_p: mcHost(proxy.endpoint, SECRET) });
   assert.equal(r.code, 1, r.stderr);
   const summary = await readSummary(join(dir, 'rep'));
   assert.equal(summary.outcome, 'differences', 'never completed with an object missing');
@@ -300,7 +245,7 @@ test('a destination failing copies: retries finish the job; a key that keeps fai
   assert.ok((await contents(dst))['b.txt'] === SRC['b.txt'], 'the object that failed twice was copied on its retry');
 
   stuck();
-  const retried = await s3mig(t, dir, ['retry', summary.job, '--json'], { MC_HOST_p: mcHost(proxy.endpoint) });
+  const retried = await s3mig(t, dir, ['retry', summary.job, '--json'], { MC_HOST_p: mcHost(proxy.endpoint, SECRET) });
   assert.equal(retried.code, 0, retried.stderr);
   const after_ = await readSummary(join(dir, 'rep'));
   assert.equal(after_.outcome, 'clean');

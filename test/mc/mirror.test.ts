@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -19,7 +19,7 @@ import { keyOfMcUrl, type McUrlBase } from '../../src/mc/urls.ts';
 import { clearMcVersionCache, parseMcRelease } from '../../src/mc/runner.ts';
 import type { McErrorMessage } from '../../src/mc/messages.ts';
 import { S3migError } from '../../src/core/errors.ts';
-import { tempDir } from '../helpers.ts';
+import { replayScenario, type Scenario } from './replay.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/mc-replay', import.meta.url));
 
@@ -43,40 +43,10 @@ const OVERWRITE = errorLine(
 const COPY_FAILED = errorLine('Failed to copy `https://src.example.net/media/photos/2025/c`d.jpg`.', 'Access Denied.');
 const LIST_STOPPED = errorLine('Unable to list comparison retrying..', 'Get "https://src.example.net/media/?list-type=2": dial tcp 10.0.0.1:443: connect: connection refused');
 
-interface Scenario {
-  stdout?: string[];
-  stderr?: string[];
-  exit?: number;
-  hang?: boolean;
-  version?: string;
-}
-
 /** A scenario file and a record path; after the test, the child (if it recorded its pid) is made sure dead. */
-async function setup(t: TestContext, sc: Scenario): Promise<{ env: Record<string, string>; dir: string; recordPath: string; argv: () => Promise<string[]> }> {
-  const dir = await tempDir(t, 's3mig-mirror-');
-  const scenarioPath = join(dir, 'scenario.json');
-  const recordPath = join(dir, 'record.json');
-  await writeFile(scenarioPath, JSON.stringify(sc));
-  const read = async (): Promise<{ argv: string[]; pid: number }> => JSON.parse(await readFile(recordPath, 'utf8')) as { argv: string[]; pid: number };
-  t.after(async () => {
-    let pid: number;
-    try {
-      pid = (await read()).pid;
-    } catch {
-      return; // never started
-    }
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
-    if (alive) {
-      process.kill(pid, 'SIGKILL');
-      assert.fail(`mc-replay child ${pid} outlived its test`);
-    }
-  });
-  return { env: { MC_REPLAY_SCENARIO: scenarioPath, MC_REPLAY_RECORD: recordPath }, dir, recordPath, argv: async () => (await read()).argv };
+async function setup(t: TestContext, sc: Scenario) {
+  const r = await replayScenario(t, sc, 's3mig-mirror-');
+  return { ...r, argv: async () => (await r.record()).argv };
 }
 
 /** mcVersion takes only a path: a wrapper script that carries the scenario (and so its `version`). */

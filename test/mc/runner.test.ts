@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { runMc, mcVersion, checkMcVersion, parseMcRelease, clearMcVersionCache, STDERR_TAIL_BYTES, LineSplitter } from '../../src/mc/runner.ts';
 import type { McMessage, McTextLine } from '../../src/mc/messages.ts';
 import { S3migError } from '../../src/core/errors.ts';
-import { tempDir } from '../helpers.ts';
+import { replayScenario, type Scenario } from './replay.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/mc-replay', import.meta.url));
 
@@ -18,53 +18,8 @@ const SUMMARY = '{"status":"success","total":52428800,"transferred":52428800,"du
 const ERROR_LINE = '{"status":"error","error":{"message":"Failed to copy `https://s3.example.net/media/a.jpg`.","cause":{"message":"Access Denied.","error":{"Code":"AccessDenied"}},"type":"error"}}';
 const FATAL_LINE = '{"status":"error","error":{"message":"Unable to list.","cause":{"message":"boom","error":{}},"type":"fatal"}}';
 
-interface Scenario {
-  stdout?: string[];
-  stderr?: string[];
-  exit?: number;
-  hang?: boolean;
-  ignoreSigterm?: boolean;
-  crash?: boolean | 'signal';
-  chunkSplit?: boolean;
-  crlf?: boolean;
-  noFinalNewline?: boolean;
-  version?: string;
-}
-
-interface Record_ {
-  argv: string[];
-  tz: string | null;
-  mcHostKeys: string[];
-  pid: number;
-}
-
 /** A scenario file and a record path; after the test, the child (if it recorded its pid) is made sure dead. */
-async function setup(t: TestContext, sc: Scenario): Promise<{ env: Record<string, string>; dir: string; record: () => Promise<Record_> }> {
-  const dir = await tempDir(t, 's3mig-mc-');
-  const scenarioPath = join(dir, 'scenario.json');
-  const recordPath = join(dir, 'record.json');
-  await writeFile(scenarioPath, JSON.stringify(sc));
-  const record = async (): Promise<Record_> => JSON.parse(await readFile(recordPath, 'utf8')) as Record_;
-  t.after(async () => {
-    let pid: number | undefined;
-    try {
-      pid = (await record()).pid;
-    } catch {
-      return; // never started
-    }
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
-    if (alive) {
-      process.kill(pid, 'SIGKILL');
-      assert.fail(`mc-replay child ${pid} outlived its test`);
-    }
-  });
-  return { env: { MC_REPLAY_SCENARIO: scenarioPath, MC_REPLAY_RECORD: recordPath }, dir, record };
-}
+const setup = (t: TestContext, sc: Scenario) => replayScenario(t, sc);
 
 function collect(): { messages: (McMessage | McTextLine)[]; onMessage: (m: McMessage | McTextLine) => void } {
   const messages: (McMessage | McTextLine)[] = [];
