@@ -21,24 +21,18 @@
 //
 // Needs rclone (apt-get install -y rclone) and GNU time (apt-get install -y time); without /usr/bin/time
 // the peak RSS of s3mig comes from its summary's peakRssBytes and rclone's is not measured.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { Secret } from '../src/core/secret.ts';
 import { compareKeys } from '../src/core/key-order.ts';
-import { connect, type S3Connection } from '../src/s3/client.ts';
 import { startLocalS3, type LocalS3 } from '../src/testing/s3-server.ts';
+import { KEY, REPO, UsageError, cleanup, haveTime, int, measure, onCleanup, pad, parseCount, prng, s3conn, secs, stopOnSignals, throwIfStopping, type Measured } from './bench-common.ts';
 
-const REPO = fileURLToPath(new URL('../', import.meta.url));
-const TIME = '/usr/bin/time';
-const KEY = 'S3RVER';
+stopOnSignals();
+
 const BUCKETS = ['src', 'dst', 'empty'];
 const MARKER_VERSION = 1;
 
@@ -57,8 +51,6 @@ const USAGE = `usage: node --import tsx scripts/bench-live.ts [options]
 // ---------------------------------------------------------------------------------------------------
 // Options
 
-class UsageError extends Error {}
-
 interface Options {
   objects: number;
   latency: number;
@@ -67,13 +59,6 @@ interface Options {
   reseed: boolean;
   seedOnly: boolean;
   skipCliListing: boolean;
-}
-
-function parseCount(text: string, what: string, min: number): number {
-  const m = /^(\d+(?:\.\d+)?(?:e\d+)?)([kKmM]?)$/.exec(text.replace(/[_,]/g, ''));
-  const n = m ? Number(m[1]) * (m[2] === '' ? 1 : /k/i.test(m[2]!) ? 1e3 : 1e6) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${what} must be an integer >= ${min}, got ${JSON.stringify(text)}`);
-  return n;
 }
 
 function options(): Options {
@@ -112,70 +97,8 @@ function options(): Options {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Cleanup: everything started registers its stop here; run once, in reverse order, on exit or signal.
-
-const cleanups: { name: string; fn: () => Promise<void> }[] = [];
-let cleaning: Promise<void> | undefined;
-
-/** Set by a signal: nothing new starts, and the run ends once cleanup is done. */
-let stopping = false;
-
-function throwIfStopping(): void {
-  if (stopping) throw new Error('stopped by a signal');
-}
-
-function onCleanup(name: string, fn: () => Promise<void>): () => void {
-  const item = { name, fn };
-  if (cleaning) {
-    // Started while stopping: stop it at once.
-    void fn().catch(() => undefined);
-    return () => undefined;
-  }
-  cleanups.push(item);
-  return () => {
-    const i = cleanups.indexOf(item);
-    if (i !== -1) cleanups.splice(i, 1);
-  };
-}
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    while (cleanups.length > 0) {
-      const { name, fn } = cleanups.pop()!;
-      try {
-        await fn();
-      } catch (err) {
-        process.stderr.write(`cleanup of ${name} failed: ${(err as Error).message}\n`);
-      }
-    }
-  })();
-  return cleaning;
-}
-
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(sig, () => {
-    process.stderr.write(`\n${sig}: stopping\n`);
-    stopping = true;
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-// ---------------------------------------------------------------------------------------------------
 // The seeded data: deterministic keys, bodies and drift.
 
-/** mulberry32: a small deterministic PRNG, so that a seed can be checked and reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const pad = (n: number, w: number) => String(n).padStart(w, '0');
 const hex2 = (n: number) => (n & 0xff).toString(16).padStart(2, '0');
 
 type Drift = 'same' | 'missing' | 'etag' | 'size';
@@ -296,10 +219,6 @@ function* puts(n: number): Generator<Put> {
   }
 }
 
-function s3conn(url: string): S3Connection {
-  return connect({ url, region: 'us-east-1', pathStyle: true }, { accessKey: KEY, secretKey: new Secret(KEY) });
-}
-
 async function seed(server: LocalS3, n: number, expected: Expected, concurrency: number): Promise<number> {
   const conn = s3conn(server.endpoint);
   const total = expected.src + expected.dst;
@@ -376,86 +295,7 @@ async function seededServer(o: Options): Promise<{ server: LocalS3; marker: Mark
 // ---------------------------------------------------------------------------------------------------
 // Children, measured alike: wall time from spawn to exit, peak RSS from GNU time's %M.
 
-interface Measured {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  wallMs: number;
-  /** From /usr/bin/time %M, bytes; null without it. */
-  peakRssBytes: number | null;
-  stdoutLines: string[];
-  stderr: string;
-}
-
-const haveTime = existsSync(TIME);
-
-async function measure(
-  argv: string[],
-  opts: { env?: NodeJS.ProcessEnv; tmp: string; onLine?: (line: string) => void; keepLines?: boolean },
-): Promise<Measured> {
-  throwIfStopping();
-  const timeFile = join(opts.tmp, `time-${Math.random().toString(36).slice(2)}.txt`);
-  const cmd = haveTime ? [TIME, '-o', timeFile, '-f', '%M %e', ...argv] : argv;
-  const t0 = performance.now();
-  // Its own process group, so that stopping it stops what it started (time's child, node's workers).
-  const child: ChildProcess = spawn(cmd[0]!, cmd.slice(1), { cwd: REPO, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => resolve([code, signal]));
-  });
-  const unregister = onCleanup(`child ${child.pid} (${argv.slice(0, 3).join(' ')})`, async () => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }, 5000);
-    await exited.catch(() => undefined);
-    clearTimeout(timer);
-  });
-  const stdoutLines: string[] = [];
-  const lines = createInterface({ input: child.stdout! });
-  lines.on('line', (line) => {
-    opts.onLine?.(line);
-    if (opts.keepLines) stdoutLines.push(line);
-  });
-  // The first and the last 32 KiB of stderr (rclone logs every difference, then its totals).
-  let head = '';
-  let tail = '';
-  let dropped = false;
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    if (head.length < 32_768) head += d;
-    else {
-      tail += d;
-      if (tail.length > 65_536) {
-        tail = tail.slice(-32_768);
-        dropped = true;
-      }
-    }
-  });
-  const [code, signal] = await exited;
-  throwIfStopping();
-  const stderr = dropped ? `${head}\n[...]\n${tail.slice(tail.indexOf('\n') + 1)}` : head + tail;
-  const wallMs = performance.now() - t0;
-  unregister();
-  let peakRssBytes: number | null = null;
-  if (haveTime) {
-    const text = (await readFile(timeFile, 'utf8').catch(() => '')).trim().split('\n').pop() ?? '';
-    const kib = Number(text.split(' ')[0]);
-    if (Number.isFinite(kib) && kib > 0) peakRssBytes = kib * 1024;
-  }
-  return { code, signal, wallMs, peakRssBytes, stdoutLines, stderr };
-}
-
 const mib = (b: number | null) => (b === null ? 'n/a' : `${(b / 1048576).toFixed(0)} MiB`);
-const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const int = (n: number) => n.toLocaleString('en');
 
 interface S3migRun {
   m: Measured;

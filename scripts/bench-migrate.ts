@@ -24,23 +24,19 @@
 //
 // Needs rclone (apt-get install -y rclone) and GNU time (apt-get install -y time); without /usr/bin/time
 // the wall time is measured from spawn to exit and rclone's peak RSS is not measured.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { Secret } from '../src/core/secret.ts';
-import { connect, type S3Connection } from '../src/s3/client.ts';
+import type { S3Connection } from '../src/s3/client.ts';
 import { startLocalS3, type LocalS3 } from '../src/testing/s3-server.ts';
+import { KEY, REPO, UsageError, cleanup, haveTime, isStopping, int, measure, onCleanup, pad, parseCount, prng, s3conn, secs, stopOnSignals, throwIfStopping, type Measured } from './bench-common.ts';
 
-const REPO = fileURLToPath(new URL('../', import.meta.url));
-const TIME = '/usr/bin/time';
-const KEY = 'S3RVER';
+stopOnSignals();
+
 const SRC = 'src';
 const DST_S3MIG = 'dst-s3mig';
 const DST_RCLONE = 'dst-rclone';
@@ -61,19 +57,10 @@ const USAGE = `usage: node --import tsx scripts/bench-migrate.ts [options]
 // ---------------------------------------------------------------------------------------------------
 // Options
 
-class UsageError extends Error {}
-
 interface Options {
   objects: number;
   concurrency: number | undefined;
   reseed: boolean;
-}
-
-function parseCount(text: string, what: string, min: number): number {
-  const m = /^(\d+(?:\.\d+)?(?:e\d+)?)([kKmM]?)$/.exec(text.replace(/[_,]/g, ''));
-  const n = m ? Number(m[1]) * (m[2] === '' ? 1 : /k/i.test(m[2]!) ? 1e3 : 1e6) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${what} must be an integer >= ${min}, got ${JSON.stringify(text)}`);
-  return n;
 }
 
 function options(): Options {
@@ -104,70 +91,8 @@ function options(): Options {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Cleanup: everything started registers its stop here; run once, in reverse order, on exit or signal.
-
-const cleanups: { name: string; fn: () => Promise<void> }[] = [];
-let cleaning: Promise<void> | undefined;
-
-/** Set by a signal: nothing new starts, and the run ends once cleanup is done. */
-let stopping = false;
-
-function throwIfStopping(): void {
-  if (stopping) throw new Error('stopped by a signal');
-}
-
-function onCleanup(name: string, fn: () => Promise<void>): () => void {
-  const item = { name, fn };
-  if (cleaning) {
-    // Started while stopping: stop it at once.
-    void fn().catch(() => undefined);
-    return () => undefined;
-  }
-  cleanups.push(item);
-  return () => {
-    const i = cleanups.indexOf(item);
-    if (i !== -1) cleanups.splice(i, 1);
-  };
-}
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    while (cleanups.length > 0) {
-      const { name, fn } = cleanups.pop()!;
-      try {
-        await fn();
-      } catch (err) {
-        process.stderr.write(`cleanup of ${name} failed: ${(err as Error).message}\n`);
-      }
-    }
-  })();
-  return cleaning;
-}
-
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(sig, () => {
-    process.stderr.write(`\n${sig}: stopping\n`);
-    stopping = true;
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-// ---------------------------------------------------------------------------------------------------
 // The seeded data: deterministic keys and bodies.
 
-/** mulberry32: a small deterministic PRNG, so that a seed can be checked and reproduced. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const pad = (n: number, w: number) => String(n).padStart(w, '0');
 const NON_ASCII = ['café', 'über', 'niño', 'smørbrød', '日本語', 'Ωμέγα', 'prix-€', 'naïve'];
 
 interface Planned {
@@ -196,10 +121,6 @@ interface Marker {
   bytes: number;
   seededAt: string;
   seedSeconds: number;
-}
-
-function s3conn(url: string): S3Connection {
-  return connect({ url, region: 'us-east-1', pathStyle: true }, { accessKey: KEY, secretKey: new Secret(KEY) });
 }
 
 async function seed(server: LocalS3, n: number): Promise<{ seconds: number; bytes: number }> {
@@ -352,95 +273,8 @@ async function verifyCopy(server: LocalS3, dst: string, who: string): Promise<vo
 // ---------------------------------------------------------------------------------------------------
 // Children, measured alike: GNU time's wall seconds (%e) and peak RSS (%M), and the wall from spawn to exit.
 
-interface Measured {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** Spawn to exit, measured here. */
-  spawnWallMs: number;
-  /** /usr/bin/time's %e in ms when there is one, else spawnWallMs. */
-  wallMs: number;
-  /** From /usr/bin/time %M, bytes; null without it. */
-  peakRssBytes: number | null;
-  /** From /usr/bin/time %U + %S (user + system CPU), ms; null without it. */
-  cpuMs: number | null;
-  stdoutLines: string[];
-  stderr: string;
-}
-
-const haveTime = existsSync(TIME);
-
-async function measure(
-  argv: string[],
-  opts: { env?: NodeJS.ProcessEnv; tmp: string; onLine?: (line: string) => void; keepLines?: boolean },
-): Promise<Measured> {
-  throwIfStopping();
-  const timeFile = join(opts.tmp, `time-${Math.random().toString(36).slice(2)}.txt`);
-  const cmd = haveTime ? [TIME, '-o', timeFile, '-f', '%e %M %U %S', ...argv] : argv;
-  const t0 = performance.now();
-  // Its own process group, so that stopping it stops what it started.
-  const child: ChildProcess = spawn(cmd[0]!, cmd.slice(1), { cwd: REPO, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code, signal) => resolve([code, signal]));
-  });
-  const unregister = onCleanup(`child ${child.pid} (${argv.slice(0, 3).join(' ')})`, async () => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }, 5000);
-    await exited.catch(() => undefined);
-    clearTimeout(timer);
-  });
-  const stdoutLines: string[] = [];
-  const lines = createInterface({ input: child.stdout! });
-  lines.on('line', (line) => {
-    opts.onLine?.(line);
-    if (opts.keepLines) stdoutLines.push(line);
-  });
-  // The first and the last 32 KiB of stderr.
-  let head = '';
-  let tail = '';
-  let dropped = false;
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    if (head.length < 32_768) head += d;
-    else {
-      tail += d;
-      if (tail.length > 65_536) {
-        tail = tail.slice(-32_768);
-        dropped = true;
-      }
-    }
-  });
-  const [code, signal] = await exited;
-  const spawnWallMs = performance.now() - t0;
-  unregister();
-  throwIfStopping();
-  const stderr = dropped ? `${head}\n[...]\n${tail.slice(tail.indexOf('\n') + 1)}` : head + tail;
-  let peakRssBytes: number | null = null;
-  let wallMs = spawnWallMs;
-  let cpuMs: number | null = null;
-  if (haveTime) {
-    const [e, kib, user, sys] = ((await readFile(timeFile, 'utf8').catch(() => '')).trim().split('\n').pop() ?? '').split(' ').map(Number);
-    if (Number.isFinite(kib) && kib! > 0) peakRssBytes = kib! * 1024;
-    if (Number.isFinite(e) && e! > 0) wallMs = e! * 1000;
-    if (Number.isFinite(user) && Number.isFinite(sys)) cpuMs = (user! + sys!) * 1000;
-  }
-  return { code, signal, spawnWallMs, wallMs, peakRssBytes, cpuMs, stdoutLines, stderr };
-}
-
 const cpu = (m: { cpuMs: number | null }) => (m.cpuMs === null ? 'n/a' : secs(m.cpuMs));
 const mib = (b: number | null) => (b === null ? 'n/a' : `${(b / 1048576).toFixed(1)} MiB`);
-const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const int = (n: number) => n.toLocaleString('en');
 const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? 'n/a' : `${(a / b).toFixed(2)}x`);
 const exitOf = (m: Measured) => `exit ${m.code}${m.signal ? ` (${m.signal})` : ''}`;
 
@@ -641,9 +475,9 @@ async function main(): Promise<void> {
 try {
   await main();
 } catch (err) {
-  process.exitCode = err instanceof UsageError ? 2 : stopping ? 130 : 1;
+  process.exitCode = err instanceof UsageError ? 2 : isStopping() ? 130 : 1;
   if (err instanceof UsageError) process.stderr.write(`${err.message}\n\n${USAGE}`);
-  else if (!stopping) process.stderr.write(`bench-migrate failed: ${(err as Error).stack ?? err}\n`);
+  else if (!isStopping()) process.stderr.write(`bench-migrate failed: ${(err as Error).stack ?? err}\n`);
 } finally {
   await cleanup();
 }

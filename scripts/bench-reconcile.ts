@@ -19,6 +19,7 @@ import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compareKeys } from '../src/core/key-order.ts';
+import { UsageError, parseCount } from './bench-common.ts';
 import type { CategoryCounts } from '../src/core/tally.ts';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
@@ -46,15 +47,6 @@ interface Options {
 }
 
 /** A bad command line: reported as its message and the usage, without a stack. */
-class UsageError extends Error {}
-
-function parseCount(text: string): number {
-  const m = /^(\d+(?:\.\d+)?(?:e\d+)?)([kKmM]?)$/.exec(text.replace(/[_,]/g, ''));
-  const n = m ? Number(m[1]) * (m[2] === '' ? 1 : /k/i.test(m[2]!) ? 1e3 : 1e6) : NaN;
-  if (!Number.isSafeInteger(n) || n < 100) throw new UsageError(`--objects must be an integer >= 100, got ${JSON.stringify(text)}`);
-  return n;
-}
-
 function options(): Options {
   const parse = () =>
     parseArgs({
@@ -81,7 +73,7 @@ function options(): Options {
     process.exit(0);
   }
   return {
-    objects: parseCount(values.objects!),
+    objects: parseCount(values.objects!, '--objects', 100),
     dir: resolve(values.dir ?? join(REPO, '.bench')),
     skipMap: values['skip-map']!,
     keep: values.keep!,
