@@ -36,6 +36,7 @@ import {
   finishReports,
   holdJobDb,
   ingestResults,
+  releaseJob,
   settleFailure,
   settleOutcome,
   type Timings,
@@ -164,8 +165,7 @@ export async function fixJob(req: FixRequest): Promise<Summary> {
   } catch (err) {
     throw await settleFailure(job, err);
   } finally {
-    for (const side of SIDES) live[side]?.conn.destroy();
-    await db?.close().catch(() => undefined);
+    await releaseJob(live, db);
     await job.close();
   }
 }

@@ -531,9 +531,14 @@ async function drive(job: JobHandle, signal: AbortSignal | undefined, held?: Job
   } catch (err) {
     throw await settleFailure(job, err);
   } finally {
-    for (const side of SIDES) live[side]?.conn.destroy();
-    await db?.close().catch(() => undefined);
+    await releaseJob(live, db);
   }
+}
+
+/** What a run holds while it drives a job: the live sides' connections and the job's database. */
+export async function releaseJob(live: LiveSides, db: JobDb | undefined): Promise<void> {
+  for (const side of SIDES) live[side]?.conn.destroy();
+  await db?.close().catch(() => undefined);
 }
 
 /** A migration's two live sides (migrations take no saved listings). */

@@ -111,13 +111,15 @@ export async function transferNative(ctx: TransferContext, concurrency: number):
   meter.sample(0, started);
   let lastEmit = 0;
   let doneBytes = 0;
+  /** Planned keys dealt with: copied, failed, or settled by an earlier run. */
+  let dealt = 0;
   const progress = (final: boolean): void => {
     const now = Date.now();
     lastEmit = now;
     const rate = meter.sample(doneBytes, now);
     const p: Progress = {
       engine: 'native',
-      objects: summary.copied + summary.failed + summary.skipped,
+      objects: dealt,
       totalObjects: planned.objects,
       bytes: doneBytes,
       totalBytes: planned.bytes,
@@ -141,6 +143,7 @@ export async function transferNative(ctx: TransferContext, concurrency: number):
       if (prior === undefined) return r.value;
       // Settled by an earlier run: copied, or in the failed queue for `s3mig retry`.
       summary.skipped++;
+      dealt++;
       doneBytes += r.value.source!.size;
       if (prior !== OK) {
         summary.failed++;
@@ -171,6 +174,7 @@ export async function transferNative(ctx: TransferContext, concurrency: number):
         await db.putMeta(OUTCOME_PREFIX + v.key, JSON.stringify({ error: outcome.error }));
       }
       doneBytes += v.source!.size;
+      dealt++;
       if (Date.now() - lastEmit >= 250) progress(false);
     }
   };
