@@ -314,7 +314,10 @@ test('cancel through the socket from a second process while mc mirror runs: canc
   // Wait (no timer decides anything) until mc mirror has started and hangs.
   let jobDir: string | undefined;
   for (;;) {
-    const argv: string[] = await readFile(record, 'utf8').then((x) => (JSON.parse(x) as { argv: string[] }).argv, () => []);
+    const argv: string[] = await readFile(record, 'utf8').then(
+      (x) => (JSON.parse(x) as { argv: string[] }).argv,
+      () => [], // not written yet
+    );
     if (argv.includes('mirror')) {
       const [id] = await readdir(join(dir, 'state', 'jobs'));
       jobDir = join(dir, 'state', 'jobs', id!);
