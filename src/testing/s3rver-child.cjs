@@ -16,6 +16,10 @@ async function main() {
     configureBuckets: (options.buckets || []).map((name) => ({ name, configs: [] })),
   });
   const { port } = await server.run();
+  // Node's default keeps an idle connection 5 s; a client reusing it just as the server closes it gets a
+  // reset (ECONNRESET "socket hang up"). Tests and benchmarks pause longer than that between requests.
+  server.httpServer.keepAliveTimeout = 120_000;
+  server.httpServer.headersTimeout = 121_000;
   process.stdout.write(JSON.stringify({ port }) + '\n');
   const stop = () => server.close().finally(() => process.exit(0));
   process.stdin.on('end', stop);
