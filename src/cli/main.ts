@@ -3,7 +3,7 @@ import yargs, { type Argv } from 'yargs';
 import { setMaxListeners } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, isAbsolute, join, relative } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { S3migError, isS3migError, oneLine } from '../core/errors.ts';
 import { jobPaths, listJobs, readJobRecord, resolveStateDir } from '../store/state-dir.ts';
@@ -13,7 +13,7 @@ import { serveControl, type ControlServer } from '../engine/control.ts';
 import { readUnprunedJob } from '../engine/prune.ts';
 import { cancelCommand, pauseCommand, pruneCommand } from './control-commands.ts';
 import type { Summary } from '../core/summary.ts';
-import { formatJobs, formatSummary } from './format.ts';
+import { formatBytes, formatJobs, formatSummary } from './format.ts';
 import { progressPrinter } from './progress.ts';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -282,31 +282,39 @@ async function jobsCommand(io: Io, args: CommonArgs): Promise<number> {
   return 0;
 }
 
-/** A bundled sample file, named relative to the working directory when it is inside it. */
-function sampleFile(name: string): string {
-  const abs = join(PACKAGE_ROOT, 'sample-data', name);
-  const rel = relative(process.cwd(), abs);
-  return rel.startsWith('..') || isAbsolute(rel) ? abs : rel;
-}
-
 /** Until the TUI issue lands, the demo reconciles the two sample inventories in a temporary state directory. */
 async function demoCommand(io: Io, args: CommonArgs & { 'report-dir'?: string }): Promise<number> {
   const explicit = args['state-dir'] ?? undefined;
   const stateDir = explicit ? resolveStateDir(explicit) : await mkdtemp(join(tmpdir(), 's3mig-demo-'));
-  if (!args.json) {
-    io.stdout.write('s3mig demo: reconciling two sample inventories with every kind of drift (sample-data/)\n\n');
-  }
+  const { startDemo } = await import('../engine/demo.ts');
+  const { runMigrate } = await import('../engine/reconcile-job.ts');
+  const say = (text: string) => {
+    if (!args.json) io.stdout.write(text);
+  };
+  say('s3mig demo: two local S3 endpoints on 127.0.0.1, seeding the source from sample-data/media/ and the destination with drift\n');
+  const demo = await startDemo(join(PACKAGE_ROOT, 'sample-data', 'media'));
   try {
-    return await reconcileCommand(
+    say(`  source ${demo.source}: ${demo.seeded.source} objects (${formatBytes(demo.seeded.bytes)}); destination ${demo.dest}: ${demo.seeded.dest} objects, some stale, some extra\n`);
+    say(`  migrating with the native engine: copy what is missing, then list both sides, compare and report\n\n`);
+    const summary = await runJobCommand(
       io,
-      {
-        ...args,
-        source: `inventory:${sampleFile('source.ndjson')}`,
-        dest: `inventory:${sampleFile('dest.ndjson.gz')}`,
-      },
-      { stateDir, demo: true },
+      args,
+      (bus, signal) =>
+        runMigrate({
+          source: demo.source,
+          dest: demo.dest,
+          stateDir,
+          reportDir: args['report-dir'],
+          engine: 'native',
+          aliasEnv: { env: demo.env },
+          bus,
+          signal,
+        }),
+      { demo: true },
     );
+    return summary.outcome === 'incomplete' ? 2 : 0;
   } finally {
+    await demo.stop();
     if (!explicit) await rm(stateDir, { recursive: true, force: true });
   }
 }
@@ -418,7 +426,7 @@ function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv
     )
     .command(
       'demo',
-      'reconcile the bundled sample inventories (what npm start runs)',
+      'migrate a sample bucket between two local S3 endpoints it starts on 127.0.0.1, with drift (what npm start runs)',
       (y) => y.option('report-dir', { type: 'string', describe: 'where reports go (default ./s3mig-reports/<job>/)' }),
       async (a) => done(await demoCommand(io, a)),
     )

@@ -116,19 +116,34 @@ test('jobs lists every job of the state directory from its job.json', async (t) 
   assert.equal(records[1].error.code, 'S3MIG_INVENTORY_UNREADABLE');
 });
 
-test('--help lists the commands; the demo reconciles the sample data and exits 0', async (t) => {
+test('--help lists the commands; the sample inventories hold every kind of difference', async (t) => {
   const dir = await tempDir(t);
   const help = await s3mig(t, ['--help'], dir);
   assert.equal(help.code, 0);
-  for (const c of ['reconcile <source> <dest>', 'jobs', 'demo']) assert.ok(help.stdout.includes(c), c);
-  const demo = await s3mig(t, ['demo', '--report-dir', 'demo-reports'], dir);
-  assert.equal(demo.code, 0, demo.stderr);
-  assert.match(demo.stdout, /verdict: DIFFERENCES FOUND \(s3mig reconcile would exit 1; the demo exits 0\)/);
-  const summary = JSON.parse(await readFile(join(dir, 'demo-reports', 'summary.json'), 'utf8'));
+  for (const c of ['reconcile <source> <dest>', 'migrate <source> <dest>', 'jobs', 'demo']) assert.ok(help.stdout.includes(c), c);
+  const samples = fileURLToPath(new URL('../../sample-data/', import.meta.url));
+  const r = await s3mig(t, ['reconcile', `inventory:${samples}source.ndjson`, `inventory:${samples}dest.ndjson.gz`, '--report-dir', 'rep'], dir);
+  assert.equal(r.code, 1, r.stderr);
+  const summary = JSON.parse(await readFile(join(dir, 'rep', 'summary.json'), 'utf8'));
   for (const c of ['matched', 'missing', 'extra', 'sizeMismatch', 'etagMismatch', 'unverified']) {
     assert.ok(summary.counts[c] > 0, `the sample data has ${c} keys`);
   }
   assert.equal(summary.duplicates.dest, 1);
+});
+
+test('the demo migrates a sample bucket between two local S3 endpoints it starts, with drift, and exits 0', async (t) => {
+  const dir = await tempDir(t);
+  const demo = await s3mig(t, ['demo', '--report-dir', 'demo-reports'], dir);
+  assert.equal(demo.code, 0, demo.stderr);
+  assert.match(demo.stdout, /^s3mig demo: two local S3 endpoints on 127\.0\.0\.1/);
+  assert.match(demo.stdout, /verdict: DIFFERENCES FOUND \(s3mig migrate would exit 1; the demo exits 0\)/);
+  const summary = JSON.parse(await readFile(join(dir, 'demo-reports', 'summary.json'), 'utf8'));
+  assert.equal(summary.kind, 'migrate');
+  assert.equal(summary.counts.missing, 0, 'the transfer copied everything missing');
+  assert.ok(summary.transfer.copied > 0);
+  for (const c of ['matched', 'extra', 'sizeMismatch', 'etagMismatch']) assert.ok(summary.counts[c] > 0, `the demo shows ${c} keys`);
+  assert.ok(Object.keys(summary.source).includes('endpoint') && summary.source.endpoint.startsWith('http://127.0.0.1:'));
+  assert.doesNotMatch(demo.stdout + demo.stderr, /S3RVER@/, 'no credentials on screen');
 });
 
 const MC_FIXTURE = fileURLToPath(new URL('../fixtures/mc-record', import.meta.url));
