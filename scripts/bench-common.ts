@@ -193,3 +193,47 @@ export async function measure(
 
 export const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 export const int = (n: number) => n.toLocaleString('en');
+
+export interface S3migRun {
+  m: Measured;
+  summary: Record<string, any> | null;
+  logs: string[];
+  /** Job states with the ms since spawn at which they were entered (from the events' ts). */
+  states: { state: string; atMs: number }[];
+}
+
+/**
+ * `node bin/s3mig.js COMMAND ARGS --state-dir --report-dir --json` with alias `a` on the local server,
+ * measured; its log events and state changes kept, its last line read as the summary.
+ */
+export async function measureS3mig(command: string, args: string[], mcHost: string, tmp: string, echo = false): Promise<S3migRun> {
+  const logs: string[] = [];
+  const states: { state: string; atMs: number }[] = [];
+  const spawnedAt = Date.now();
+  let last = '';
+  const argv = [process.execPath, join(REPO, 'bin/s3mig.js'), command, ...args, '--state-dir', join(tmp, 'state'), '--report-dir', join(tmp, 'reports'), '--json'];
+  if (echo) process.stdout.write(`  $ MC_HOST_a=http://${KEY}:***@127.0.0.1:… node bin/s3mig.js ${argv.slice(2).join(' ')}\n`);
+  const m = await measure(argv, {
+    env: { ...process.env, MC_HOST_a: mcHost },
+    tmp,
+    onLine: (line) => {
+      if (line.trim() === '') return;
+      last = line;
+      try {
+        const e = JSON.parse(line) as { type?: string; level?: string; message?: string; code?: string; state?: string; ts?: string };
+        if (e.type === 'log') logs.push(`[${e.level}${e.code ? ` ${e.code}` : ''}] ${e.message}`);
+        if (e.type === 'job:state' && e.state && e.ts) states.push({ state: e.state, atMs: Date.parse(e.ts) - spawnedAt });
+      } catch {
+        logs.push(`[not json] ${line.slice(0, 300)}`);
+      }
+    },
+  });
+  let summary: Record<string, any> | null = null;
+  try {
+    const s = JSON.parse(last) as Record<string, any>;
+    if (s.type === 'summary') summary = s;
+  } catch {
+    // the caller reports a missing summary
+  }
+  return { m, summary, logs, states };
+}

@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { compareKeys } from '../src/core/key-order.ts';
 import { startLocalS3, type LocalS3 } from '../src/testing/s3-server.ts';
-import { KEY, REPO, UsageError, cleanup, haveTime, int, measure, onCleanup, pad, parseCount, prng, s3conn, secs, stopOnSignals, throwIfStopping, type Measured } from './bench-common.ts';
+import { KEY, REPO, UsageError, cleanup, haveTime, int, measure, onCleanup, pad, parseCount, prng, s3conn, secs, stopOnSignals, throwIfStopping, measureS3mig, type S3migRun } from './bench-common.ts';
 
 stopOnSignals();
 
@@ -297,46 +297,6 @@ async function seededServer(o: Options): Promise<{ server: LocalS3; marker: Mark
 
 const mib = (b: number | null) => (b === null ? 'n/a' : `${(b / 1048576).toFixed(0)} MiB`);
 
-interface S3migRun {
-  m: Measured;
-  summary: Record<string, any> | null;
-  logs: string[];
-  /** Job states with the ms since spawn at which they were entered (from the events' ts). */
-  states: { state: string; atMs: number }[];
-}
-
-/** `node bin/s3mig.js reconcile ARGS --state-dir --report-dir --json`, measured; log events kept. */
-async function s3mig(args: string[], mcHost: string, tmp: string): Promise<S3migRun> {
-  const state = join(tmp, 'state');
-  const reports = join(tmp, 'reports');
-  const logs: string[] = [];
-  const states: { state: string; atMs: number }[] = [];
-  const spawnedAt = Date.now();
-  let last = '';
-  const m = await measure([process.execPath, join(REPO, 'bin/s3mig.js'), 'reconcile', ...args, '--state-dir', state, '--report-dir', reports, '--json'], {
-    env: { ...process.env, MC_HOST_a: mcHost },
-    tmp,
-    onLine: (line) => {
-      if (line.trim() === '') return;
-      last = line;
-      try {
-        const e = JSON.parse(line) as { type?: string; level?: string; message?: string; code?: string; state?: string; ts?: string };
-        if (e.type === 'log') logs.push(`[${e.level}${e.code ? ` ${e.code}` : ''}] ${e.message}`);
-        if (e.type === 'job:state' && e.state && e.ts) states.push({ state: e.state, atMs: Date.parse(e.ts) - spawnedAt });
-      } catch {
-        logs.push(`[not json] ${line.slice(0, 300)}`);
-      }
-    },
-  });
-  let summary: Record<string, any> | null = null;
-  try {
-    const s = JSON.parse(last) as Record<string, any>;
-    if (s.type === 'summary') summary = s;
-  } catch {
-    // reported below
-  }
-  return { m, summary, logs, states };
-}
 
 // ---------------------------------------------------------------------------------------------------
 // Checks
@@ -444,7 +404,7 @@ async function listingSpeedup(server: LocalS3, o: Options, expected: Expected, t
       const runs: { n: number; run: S3migRun }[] = [];
       for (const n of [1, o.listConcurrency]) {
         const dir = await mkdtemp(join(tmp, `cli-list-${n}-`));
-        const run = await s3mig(['a/src', 'a/empty', '--list-concurrency', String(n)], mcHost, dir);
+        const run = await measureS3mig('reconcile', ['a/src', 'a/empty', '--list-concurrency', String(n)], mcHost, dir);
         runs.push({ n, run });
         const s = run.summary;
         process.stdout.write(
@@ -516,7 +476,7 @@ async function main(): Promise<void> {
   // 2. s3mig
   process.stdout.write(`\n== 2. s3mig reconcile a/src a/dst (MC_HOST_a=http://${KEY}:***@127.0.0.1:${server.port})\n`);
   const runDir = await mkdtemp(join(tmp, 's3mig-'));
-  const mig = await s3mig(['a/src', 'a/dst'], `http://${KEY}:${KEY}@127.0.0.1:${server.port}`, runDir);
+  const mig = await measureS3mig('reconcile', ['a/src', 'a/dst'], `http://${KEY}:${KEY}@127.0.0.1:${server.port}`, runDir);
   const s = mig.summary;
   process.stdout.write(`  exit ${mig.m.code}${mig.m.signal ? ` (${mig.m.signal})` : ''}, wall ${secs(mig.m.wallMs)}, peak RSS ${mib(mig.m.peakRssBytes)} (/usr/bin/time), ${s ? mib(s.peakRssBytes) : 'n/a'} (summary peakRssBytes)\n`);
   for (const l of mig.logs) process.stdout.write(`  ${l}\n`);

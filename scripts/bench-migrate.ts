@@ -33,7 +33,7 @@ import { parseArgs } from 'node:util';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Connection } from '../src/s3/client.ts';
 import { startLocalS3, type LocalS3 } from '../src/testing/s3-server.ts';
-import { KEY, REPO, UsageError, cleanup, haveTime, isStopping, int, measure, onCleanup, pad, parseCount, prng, s3conn, secs, stopOnSignals, throwIfStopping, type Measured } from './bench-common.ts';
+import { KEY, REPO, UsageError, cleanup, haveTime, isStopping, int, measure, onCleanup, pad, parseCount, prng, s3conn, secs, stopOnSignals, throwIfStopping, measureS3mig, type Measured } from './bench-common.ts';
 
 stopOnSignals();
 
@@ -278,46 +278,6 @@ const mib = (b: number | null) => (b === null ? 'n/a' : `${(b / 1048576).toFixed
 const ratio = (a: number | null, b: number | null) => (a === null || b === null || b === 0 ? 'n/a' : `${(a / b).toFixed(2)}x`);
 const exitOf = (m: Measured) => `exit ${m.code}${m.signal ? ` (${m.signal})` : ''}`;
 
-interface S3migRun {
-  m: Measured;
-  summary: Record<string, any> | null;
-  logs: string[];
-  /** Job states with the ms since spawn at which they were entered (from the events' ts). */
-  states: { state: string; atMs: number }[];
-}
-
-/** `node bin/s3mig.js migrate ARGS --state-dir --report-dir --json`, measured; log events kept. */
-async function s3migMigrate(args: string[], mcHost: string, tmp: string): Promise<S3migRun> {
-  const logs: string[] = [];
-  const states: { state: string; atMs: number }[] = [];
-  const spawnedAt = Date.now();
-  let last = '';
-  const argv = [process.execPath, join(REPO, 'bin/s3mig.js'), 'migrate', ...args, '--state-dir', join(tmp, 'state'), '--report-dir', join(tmp, 'reports'), '--json'];
-  process.stdout.write(`  $ MC_HOST_a=http://${KEY}:***@127.0.0.1:… node bin/s3mig.js ${argv.slice(2).join(' ')}\n`);
-  const m = await measure(argv, {
-    env: { ...process.env, MC_HOST_a: mcHost },
-    tmp,
-    onLine: (line) => {
-      if (line.trim() === '') return;
-      last = line;
-      try {
-        const e = JSON.parse(line) as { type?: string; level?: string; message?: string; code?: string; state?: string; ts?: string };
-        if (e.type === 'log') logs.push(`[${e.level}${e.code ? ` ${e.code}` : ''}] ${e.message}`);
-        if (e.type === 'job:state' && e.state && e.ts) states.push({ state: e.state, atMs: Date.parse(e.ts) - spawnedAt });
-      } catch {
-        logs.push(`[not json] ${line.slice(0, 300)}`);
-      }
-    },
-  });
-  let summary: Record<string, any> | null = null;
-  try {
-    const s = JSON.parse(last) as Record<string, any>;
-    if (s.type === 'summary') summary = s;
-  } catch {
-    // reported by the caller
-  }
-  return { m, summary, logs, states };
-}
 
 /** rclone's environment: remote r: on the local server, no config file, nothing from the caller's AWS settings. */
 function rcloneEnv(server: LocalS3): NodeJS.ProcessEnv {
@@ -381,7 +341,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\n== 1. s3mig migrate a/${SRC} a/${DST_S3MIG} --engine native${o.concurrency !== undefined ? ` --concurrency ${o.concurrency}` : ' (s3mig default concurrency)'}\n`);
   const migServer = await freshServer(data, tmp, 's3mig', marker);
   const migDir = await mkdtemp(join(tmp, 's3mig-run-'));
-  const mig = await s3migMigrate(migArgs, `http://${KEY}:${KEY}@127.0.0.1:${migServer.port}`, migDir);
+  const mig = await measureS3mig('migrate', migArgs, `http://${KEY}:${KEY}@127.0.0.1:${migServer.port}`, migDir, true);
   const s = mig.summary;
   process.stdout.write(`  ${exitOf(mig.m)}, wall ${secs(mig.m.wallMs)} (/usr/bin/time; ${secs(mig.m.spawnWallMs)} spawn to exit), peak RSS ${mib(mig.m.peakRssBytes)} (/usr/bin/time), ${s ? mib(s.peakRssBytes) : 'n/a'} (summary peakRssBytes), CPU ${cpu(mig.m)} (user+sys)\n`);
   for (const l of mig.logs) process.stdout.write(`  ${l}\n`);
