@@ -5,6 +5,12 @@ import { exitCodeOf, outcomeOf, recommend, type CategoryCounts, type ExcludedCou
 
 export type SideName = 'source' | 'dest';
 
+/** An operator's review mark on a difference (the TUI's `i` ignore, `a` accept); it never changes a verdict. */
+export type ReviewMark = 'ignore' | 'accept';
+
+/** How many of a report's differences carry each review mark. */
+export type ReviewMarkCounts = Record<ReviewMark, number>;
+
 export interface SideSummary extends TargetRecord {
   /** Entries read from the listing, duplicates included. */
   entries: number;
@@ -43,6 +49,8 @@ export interface Summary {
   exitCode: 0 | 1 | 2;
   counts: CategoryCounts;
   bytes: CategoryCounts;
+  /** Review marks on keys that are differences in this report (marks on matched keys are not counted); absent in summaries written before marks. */
+  reviewMarks?: ReviewMarkCounts;
   duplicates: Record<SideName, number>;
   incomplete: { side: SideName; message: string }[];
   timings: { startedAt: string; finishedAt: string; transferMs?: number; ingestMs: number; compareMs: number; reportMs: number; totalMs: number };
@@ -71,6 +79,8 @@ export interface SummaryInput {
   dest: SideSummary;
   counts: CategoryCounts;
   bytes: CategoryCounts;
+  /** Default: none. */
+  reviewMarks?: ReviewMarkCounts;
   incomplete: { side: SideName; message: string }[];
   startedAt: number;
   finishedAt: number;
@@ -105,6 +115,7 @@ export function buildSummary(input: SummaryInput): Summary {
     exitCode: exitCodeOf(outcome),
     counts: input.counts,
     bytes: input.bytes,
+    reviewMarks: { ignore: input.reviewMarks?.ignore ?? 0, accept: input.reviewMarks?.accept ?? 0 },
     duplicates,
     incomplete: input.incomplete,
     timings: {

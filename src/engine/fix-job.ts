@@ -2,7 +2,7 @@
 // delete extras only when asked and only after a complete run), re-checks exactly the touched keys with
 // HEAD, stores what it found in the job's inventories, and rewrites the reports from them. Every key's
 // outcome is stored with its inventory update in one batch, so an interrupted fix, run again, never
-// copies twice what it has confirmed.
+// copies twice what it has confirmed. A re-verify (the TUI's `v`) is the same round that only re-checks.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { ObjectEntry } from '../core/entry.ts';
@@ -57,12 +57,17 @@ export interface FixRequest {
   mcPath?: string;
   /** Only keys for which this says true (s3mig retry: the failed queue). */
   only?: (key: string, db: JobDb) => Promise<boolean>;
+  /** Only these keys of the differences (the TUI's selection); with `only`, keys both accept. */
+  keys?: readonly string[];
   /** Told of each key copied and confirmed. */
   onCopied?: (key: string, db: JobDb) => Promise<void>;
   bus?: EventBus;
   signal?: AbortSignal;
   aliasEnv?: LiveEnv;
 }
+
+/** What `reverifyJob` takes: a fix request that copies and deletes nothing. */
+export type ReverifyRequest = Omit<FixRequest, 'onCopied' | 'deleteExtras'> & { keys?: readonly string[] };
 
 export interface FixOutcome {
   /** What was done to the key, and the verdict its re-check gave. */
@@ -115,19 +120,45 @@ async function* differencesOf(path: string): AsyncGenerator<DifferenceRow> {
 
 /** Runs the fix loop once and rewrites the reports; the summary is that of the re-checked job. */
 export async function fixJob(req: FixRequest): Promise<Summary> {
+  return runFix(req, false);
+}
+
+/**
+ * Re-checks the job's differences (all of differences.ndjson, or only `keys`) on both live sides (HEAD,
+ * or mc stat with the mc engine), copying and deleting nothing; stores what it found as a fix does and
+ * rewrites the reports. Keys on neither side any more leave the reports ('gone').
+ */
+export async function reverifyJob(req: ReverifyRequest): Promise<Summary> {
+  return runFix({ ...req, deleteExtras: false }, true);
+}
+
+/** Only the keys the request names (a Set lookup), and only those `req.only` accepts. */
+function onlyOf(req: FixRequest): FixRequest['only'] {
+  const keys = req.keys ? new Set(req.keys) : undefined;
+  const only = req.only;
+  if (!keys) return only;
+  return only ? async (key, db) => keys.has(key) && (await only(key, db)) : async (key) => keys.has(key);
+}
+
+async function runFix(req: FixRequest, verifyOnly: boolean): Promise<Summary> {
   const record = await readJobRecord(req.stateDir, req.id);
+  const verb = verifyOnly ? 're-verify' : 'fix';
   const resumingPause = record.state === 'paused' && record.pausedIn === 'fixing';
   if (record.state === 'failed' && record.error?.code === 'S3MIG_LISTING_INCOMPLETE') {
-    throw new S3migError('S3MIG_JOB_NOT_RESUMABLE', `job ${record.id} has an incomplete listing; nothing is fixed from it: reconcile again`);
+    throw new S3migError('S3MIG_JOB_NOT_RESUMABLE', `job ${record.id} has an incomplete listing; nothing is ${verifyOnly ? 're-verified' : 'fixed'} from it: reconcile again`);
   }
   if (!FIXABLE_STATES.includes(record.state) && !resumingPause) {
-    throw new S3migError('S3MIG_JOB_NOT_RESUMABLE', `job ${record.id} is ${record.state}; fix runs on a finished comparison (resume it first: s3mig resume ${record.id})`);
+    throw new S3migError('S3MIG_JOB_NOT_RESUMABLE', `job ${record.id} is ${record.state}; ${verb} runs on a finished comparison (resume it first: s3mig resume ${record.id})`);
   }
   for (const side of SIDES) {
     if (record[side].kind !== 'live') {
-      throw new S3migError('S3MIG_TARGET_UNSUPPORTED', `job ${record.id}: the ${side} is ${record[side].spec}, a saved listing; fix needs two live targets (run fix.sh from the report folder instead)`);
+      throw new S3migError(
+        'S3MIG_TARGET_UNSUPPORTED',
+        `job ${record.id}: the ${side} is ${record[side].spec}, a saved listing; ${verb} needs two live targets${verifyOnly ? '' : ' (run fix.sh from the report folder instead)'}`,
+      );
     }
   }
+  const only = onlyOf(req);
   // The engine is settled before the job is touched: a missing mc leaves the job as it was.
   const decided = await decideEngine(req.engine ?? record.options.engine ?? 'native', req.mcPath);
   const paths = jobPaths(req.stateDir, req.id);
@@ -139,26 +170,33 @@ export async function fixJob(req: FixRequest): Promise<Summary> {
     await job.persist({ pid: process.pid });
     for (const side of SIDES) live[side] = reopenLive(side, record[side], record.options, req.aliasEnv ?? {});
     if (decided.engine === 'mc') await attachMc(live, record.options, req.mcPath, true);
-    if (decided.note) job.emit({ type: 'log', level: 'info', message: `fix: ${decided.note}` });
+    if (decided.note) job.emit({ type: 'log', level: 'info', message: `${verb}: ${decided.note}` });
     const ingested = await ingestResults(db);
     if (!ingested) throw new S3migError('S3MIG_STATE_UNREADABLE', `job ${record.id} has no complete inventories`);
     const complete = ingested.source.errorCount === 0 && ingested.dest.errorCount === 0;
-    const deleteExtras = (req.deleteExtras ?? record.fixOptions?.deleteExtras ?? false) && complete;
-    const what = req.only ? 'copy the failed queue' : deleteExtras ? 'copy and delete extras' : 'copy';
-    if (record.state === 'paused') await job.setState('fixing', 'resumed');
+    const deleteExtras = !verifyOnly && (req.deleteExtras ?? record.fixOptions?.deleteExtras ?? false) && complete;
+    const selection = req.keys ? ` of ${req.keys.length} selected key(s)` : '';
+    const what = verifyOnly ? 're-verify' : req.only ? `copy the failed queue${selection}` : `${deleteExtras ? 'copy and delete extras' : 'copy'}${selection}`;
+    // A re-verify leaves the fix options (deleteExtras) of the job as they were.
+    const fixOptions = verifyOnly ? {} : { fixOptions: { deleteExtras } };
+    if (record.state === 'paused') await job.setState('fixing', verifyOnly ? 're-verify' : 'resumed', fixOptions);
     else if (record.state !== 'fixing') {
       // A new round: what an earlier round confirmed may have changed since.
       await db.side('dest').clearMeta(FIX_PREFIX);
-      await job.setState('fixing', what, { fixOptions: { deleteExtras } });
-    } else await job.persist({ fixOptions: { deleteExtras } });
+      await job.setState('fixing', what, fixOptions);
+    } else {
+      await job.persist(fixOptions);
+      if (verifyOnly) job.emit({ type: 'log', level: 'info', message: 're-verify: the job stopped while fixing; its differences are re-checked, nothing is copied' });
+    }
 
     const summary = await fixRound(job, db, live as Record<'source' | 'dest', LiveSide>, {
       deleteExtras,
+      ...(verifyOnly ? { verifyOnly } : {}),
       ...(req.concurrency !== undefined ? { concurrency: req.concurrency } : {}),
       ...(req.multipartCopyThresholdBytes !== undefined ? { multipartCopyThresholdBytes: req.multipartCopyThresholdBytes } : {}),
       ...(req.signal ? { signal: req.signal } : {}),
-      ...(req.only ? { only: req.only } : {}),
-      ...(req.onCopied ? { onCopied: req.onCopied } : {}),
+      ...(only ? { only } : {}),
+      ...(req.onCopied && !verifyOnly ? { onCopied: req.onCopied } : {}),
     });
     await settleOutcome(job, summary);
     return summary;
@@ -172,6 +210,8 @@ export async function fixJob(req: FixRequest): Promise<Summary> {
 
 export interface FixRoundOptions {
   deleteExtras: boolean;
+  /** Re-verify: re-check every difference (those `only` accepts) on both sides; copy and delete nothing. */
+  verifyOnly?: boolean;
   concurrency?: number;
   multipartCopyThresholdBytes?: number;
   signal?: AbortSignal;
@@ -232,8 +272,11 @@ async function runActions(
     }
   };
 
-  /** Stores a key's re-checked state: both inventories and its outcome, in one batch per side (dest last, with the outcome). */
-  const record = async (key: string, srcHead: Probe | null, dstHead: Probe | null, outcome: FixOutcome) => {
+  /**
+   * Stores a key's re-checked state: both inventories and its outcome, in one batch per side (dest last,
+   * with the outcome). A re-verify stores no outcome: it did nothing a later fix could skip.
+   */
+  const record = async (key: string, srcHead: Probe | null, dstHead: Probe | null, outcome: FixOutcome | undefined) => {
     const s = db.side('source').batch();
     if (srcHead) s.put(key, encodeEntryValue(entryOf(key, srcHead)));
     else s.del(key);
@@ -241,7 +284,7 @@ async function runActions(
     const d = db.side('dest').batch();
     if (dstHead) d.put(key, encodeEntryValue(entryOf(key, dstHead)));
     else d.del(key);
-    d.putJson(FIX_PREFIX + key, outcome);
+    if (outcome) d.putJson(FIX_PREFIX + key, outcome);
     await d.write({ key: 'fixed', value: true });
     // The stored ETag re-check of this key is stale now.
     await db.delMeta(`recheck:${key}`);
@@ -284,6 +327,24 @@ async function runActions(
     }
   };
 
+  // A re-verify: both HEADs, stored as a fix stores them; a key on neither side leaves the inventories.
+  let gone = 0;
+  const verifyOne = async (row: DifferenceRow) => {
+    const key = row.key;
+    try {
+      const [srcHead, dstHead] = await Promise.all([
+        headObject(src.conn, src.target.bucket, src.target.prefix + key, opts),
+        headObject(dst.conn, dst.target.bucket, dst.target.prefix + key, opts),
+      ]);
+      if (recheckVerdict(srcHead, dstHead, key) === 'gone') gone++;
+      await record(key, srcHead, dstHead, undefined);
+    } catch (err) {
+      if (signal?.aborted || (isS3migError(err) && (err.code === 'S3MIG_PAUSED' || err.code === 'S3MIG_CANCELED'))) throw err;
+      counters.failed++;
+      job.emit({ type: 'log', level: 'error', code: 'S3MIG_S3_REQUEST', message: `re-verify: re-check of ${JSON.stringify(key)} failed: ${oneLine(err)} (${s3CodeOf(err)})` });
+    }
+  };
+
   const deleteBatch = async (keys: string[]) => {
     if (keys.length === 0) return;
     const result = await deleteObjects(dst.conn, dst.target.bucket, keys.map((k) => dst.target.prefix + k), opts);
@@ -312,10 +373,11 @@ async function runActions(
       const r = await rows.next();
       if (r.done) return undefined;
       const row = r.value;
-      const wanted = COPY.includes(row.category) || (row.category === 'extra' && req.deleteExtras);
+      const wanted = req.verifyOnly || COPY.includes(row.category) || (row.category === 'extra' && req.deleteExtras);
       if (!wanted || (req.only && !(await req.only(row.key, db)))) continue;
       counters.total++;
-      const prior = await db.side('dest').getJson<FixOutcome>(FIX_PREFIX + row.key);
+      // A re-verify re-checks every key it is given, whatever an earlier fix did.
+      const prior = req.verifyOnly ? undefined : await db.side('dest').getJson<FixOutcome>(FIX_PREFIX + row.key);
       if (prior && prior.outcome !== 'failed') {
         counters.skipped++;
         counters.processed++;
@@ -334,6 +396,8 @@ async function runActions(
       record,
       tick,
       concurrency: req.concurrency ?? 8,
+      verifyOnly: req.verifyOnly ?? false,
+      onGone: () => gone++,
       ...(signal ? { signal } : {}),
       ...(req.onCopied ? { onCopied: req.onCopied } : {}),
     });
@@ -342,7 +406,9 @@ async function runActions(
     if (src.mc && dst.mc) return;
     for (let row = await next(); row; row = await next()) {
       throwIfAborted(signal);
-      if (row.category === 'extra') {
+      if (req.verifyOnly) {
+        await verifyOne(row);
+      } else if (row.category === 'extra') {
         pendingDeletes.push(row.key);
         if (pendingDeletes.length >= 1000) await deleteBatch(pendingDeletes.splice(0));
       } else {
@@ -357,6 +423,15 @@ async function runActions(
   if (failure) throw failure.reason;
   await deleteBatch(pendingDeletes.splice(0));
   emitProgress(true);
+  if (req.verifyOnly) {
+    const left = counters.leftForNative > 0 ? `, ${counters.leftForNative} left unchecked (mc cannot address their keys; re-verify with the native engine)` : '';
+    job.emit({
+      type: 'log',
+      level: counters.failed > 0 ? 'warn' : 'info',
+      message: `re-verify: ${counters.processed - counters.failed - counters.leftForNative} re-checked (${gone} gone from both sides), ${counters.failed} failed${left}; nothing copied or deleted`,
+    });
+    return;
+  }
   const skipped =
     (counters.skipped > 0 ? `, ${counters.skipped} already done by an earlier run` : '') +
     (counters.leftForNative > 0 ? `, ${counters.leftForNative} left for s3mig fix --engine native (mc cannot address their keys)` : '');
@@ -376,9 +451,13 @@ interface McFixContext {
   src: LiveSide;
   dst: LiveSide;
   counters: Counters;
-  record: (key: string, srcHead: Probe | null, dstHead: Probe | null, outcome: FixOutcome) => Promise<void>;
+  record: (key: string, srcHead: Probe | null, dstHead: Probe | null, outcome: FixOutcome | undefined) => Promise<void>;
   tick: () => void;
   concurrency: number;
+  /** Re-verify: every key is only stat'ed on both sides and stored. */
+  verifyOnly: boolean;
+  /** Told of each re-verified key found on neither side. */
+  onGone: () => void;
   signal?: AbortSignal;
   onCopied?: (key: string, db: JobDb) => Promise<void>;
 }
@@ -410,8 +489,9 @@ async function runWithMc(next: () => Promise<DifferenceRow | undefined>, c: McFi
     if (!r) ended = true;
     return r;
   };
-  const kindOf = (r: DifferenceRow) => (r.category === 'extra' ? 'delete' : 'copy');
-  const group = async (): Promise<{ kind: 'copy' | 'delete'; rows: DifferenceRow[] } | undefined> => {
+  type Kind = 'copy' | 'delete' | 'verify';
+  const kindOf = (r: DifferenceRow): Kind => (c.verifyOnly ? 'verify' : r.category === 'extra' ? 'delete' : 'copy');
+  const group = async (): Promise<{ kind: Kind; rows: DifferenceRow[] } | undefined> => {
     for (;;) {
       const first = await take();
       if (!first) return undefined;
@@ -442,7 +522,7 @@ async function runWithMc(next: () => Promise<DifferenceRow | undefined>, c: McFi
     return p;
   };
 
-  const confirm = async (rows: DifferenceRow[], kind: 'copy' | 'delete', failure: string | undefined) => {
+  const confirm = async (rows: DifferenceRow[], kind: Kind, failure: string | undefined) => {
     const keys = rows.map((r) => r.key);
     const [srcStats, dstStats] = await Promise.all([
       statKeys(src, keys.map((k) => s.prefix + k), signal),
@@ -453,6 +533,12 @@ async function runWithMc(next: () => Promise<DifferenceRow | undefined>, c: McFi
       const sh = srcStats[i] ?? null;
       const dh = dstStats[i] ?? null;
       const category = recheckVerdict(sh, dh, row.key);
+      if (kind === 'verify') {
+        if (category === 'gone') c.onGone();
+        await c.record(row.key, sh, dh, undefined);
+        counters.processed++;
+        continue;
+      }
       const done = kind === 'copy' ? dh !== null && sh !== null && dh.size === sh.size : dh === null;
       if (done) {
         await c.record(row.key, sh, dh, { outcome: kind === 'copy' ? 'copied' : 'deleted', category });
@@ -477,7 +563,9 @@ async function runWithMc(next: () => Promise<DifferenceRow | undefined>, c: McFi
   const worker = async () => {
     for (let g = await nextGroup(); g; g = await nextGroup()) {
       throwIfAborted(signal);
-      if (g.kind === 'copy') {
+      if (g.kind === 'verify') {
+        await confirm(g.rows, 'verify', undefined);
+      } else if (g.kind === 'copy') {
         const urls = g.rows.map((r) => `${s.alias}/${s.bucket}/${s.prefix}${r.key}`);
         const cp = await cpMc(s.ctx, urls, `${d.alias}/${d.bucket}/${d.prefix}${folderOf(g.rows[0]!.key)}`, signal);
         throwIfAborted(signal);

@@ -6,13 +6,14 @@ import type { JobState } from '../core/job-state.ts';
 import { S3migError, isDiskFull, isS3migError, linkedAbort, oneLine, throwIfAborted } from '../core/errors.ts';
 import { reconcile } from '../core/reconcile.ts';
 import { RateMeter, etaSeconds } from '../core/rate.ts';
-import { buildSummary, type SideName, type SideSummary, type Summary } from '../core/summary.ts';
+import { buildSummary, type ReviewMarkCounts, type SideName, type SideSummary, type Summary } from '../core/summary.ts';
 import { Tally, type CategoryCounts, type ExcludedCounts } from '../core/tally.ts';
 import { makeKeyFilter, verdictFilter } from '../core/filters.ts';
 import { inGaps, planFor } from '../core/fix-plan.ts';
 import { mapPool } from '../core/pool.ts';
 import { JobDb } from '../store/job-db.ts';
 import { createJobDir, jobPaths, newJobId, readJobRecord, type JobPaths } from '../store/state-dir.ts';
+import { readMarks } from '../store/marks.ts';
 import { parseTarget, type Target } from '../targets/target.ts';
 import { ReportSet, reportFilesIn, type ReportFiles, type ReportOffsets } from '../report/report-set.ts';
 import { fixScriptHeader } from '../report/fix-script.ts';
@@ -93,6 +94,8 @@ interface CompareCheckpoint {
   bytes: CategoryCounts;
   excluded?: ExcludedCounts;
   offsets: ReportOffsets;
+  /** Review marks in the rows up to lastKey. */
+  reviewMarks?: ReviewMarkCounts;
   done: boolean;
 }
 
@@ -257,12 +260,15 @@ export async function compare(ctx: CompareContext): Promise<{ tally: Tally; repo
   if (saved?.done) return { tally: new Tally(saved), reports: undefined };
 
   await mkdir(files.dir, { recursive: true });
-  let reports = saved ? await ReportSet.resume(files, scriptOptions, saved.offsets) : undefined;
+  // Review marks (marks.ndjson, which other processes append to) are read once, as the report writing
+  // starts: the map holds the keys an operator marked, never the objects, so it stays small.
+  const marks = await readMarks(job.paths.dir);
+  let reports = saved ? await ReportSet.resume(files, scriptOptions, saved.offsets, { marks, ...(saved.reviewMarks ? { counted: saved.reviewMarks } : {}) }) : undefined;
   if (!reports) {
     if (saved) job.emit({ type: 'log', level: 'warn', message: 'report files of the interrupted comparison are gone; comparing from the start' });
     saved = undefined;
     const header = fixScriptHeader({ jobId: job.id, source: job.record.source, dest: job.record.dest, ...scriptOptions });
-    reports = await ReportSet.create(files, scriptOptions, header);
+    reports = await ReportSet.create(files, scriptOptions, header, { marks });
   }
   const tally = new Tally(saved);
   if (saved?.lastKey != null) {
@@ -295,7 +301,7 @@ export async function compare(ctx: CompareContext): Promise<{ tally: Tally; repo
     if (!ctx.checkpoints) return;
     failpoint('compare:before-checkpoint');
     const offsets = await reports!.offsets();
-    const cp: CompareCheckpoint = { lastKey, counts: tally.counts, bytes: tally.bytes, excluded: tally.excluded, offsets, done };
+    const cp: CompareCheckpoint = { lastKey, counts: tally.counts, bytes: tally.bytes, excluded: tally.excluded, offsets, reviewMarks: { ...reports!.reviewMarks }, done };
     await db.putJson(COMPARE_KEY, cp);
     failpoint('compare:after-checkpoint');
   };
@@ -354,6 +360,8 @@ export async function finishReports(
 ): Promise<Summary> {
   const { job, db, files, ingested } = ctx;
   const reportStart = Date.now();
+  // The marks the rows carry: counted as they were written (kept in the checkpoint across a resume).
+  const reviewMarks = reports ? reports.reviewMarks : (await db.getJson<CompareCheckpoint>(COMPARE_KEY))?.reviewMarks;
   if (reports) {
     await reports.commit(() => failpoint('report:before-rename'));
   } else if (!(await ReportSet.committed(files))) {
@@ -383,6 +391,7 @@ export async function finishReports(
     dest: sideSummary('dest'),
     counts: tally.counts,
     bytes: tally.bytes,
+    ...(reviewMarks ? { reviewMarks } : {}),
     incomplete,
     startedAt,
     finishedAt,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Verdict } from '../core/reconcile.ts';
 import type { FixAction } from '../core/fix-plan.ts';
 import { csvRow } from '../core/csv.ts';
+import type { ReviewMark, ReviewMarkCounts } from '../core/summary.ts';
 import { CSV_COLUMNS, csvRecordOf, rowOf } from './differences.ts';
 import { fixScriptFooter, fixScriptLines, type FixScriptOptions } from './fix-script.ts';
 import { StagedFile } from './staged-file.ts';
@@ -34,24 +35,39 @@ export type ReportOffsets = Record<Streamed, number>;
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 
+/** The review marks a report carries: the marks in force, and how many were written before a resume. */
+export interface ReportMarks {
+  marks: ReadonlyMap<string, ReviewMark>;
+  /** Marks already in the rows up to a checkpoint (a resumed report). */
+  counted?: ReviewMarkCounts;
+}
+
 export class ReportSet {
+  /** Review marks written into the rows so far. */
+  readonly reviewMarks: ReviewMarkCounts;
+  private readonly marks: ReadonlyMap<string, ReviewMark>;
+
   private constructor(
     readonly files: ReportFiles,
     private readonly out: Record<Streamed, StagedFile>,
     private readonly script: FixScriptOptions,
-  ) {}
+    marks: ReportMarks | undefined,
+  ) {
+    this.marks = marks?.marks ?? new Map();
+    this.reviewMarks = { ignore: marks?.counted?.ignore ?? 0, accept: marks?.counted?.accept ?? 0 };
+  }
 
   /** Starts every file afresh with its header. */
-  static async create(files: ReportFiles, script: FixScriptOptions, fixScriptHeader: string): Promise<ReportSet> {
+  static async create(files: ReportFiles, script: FixScriptOptions, fixScriptHeader: string, marks?: ReportMarks): Promise<ReportSet> {
     const out = {} as Record<Streamed, StagedFile>;
     for (const k of STREAMED) out[k] = await StagedFile.create(files[k]);
     out.differencesCsv.write(csvRow(CSV_COLUMNS));
     out.fixScript.write(fixScriptHeader);
-    return new ReportSet(files, out, script);
+    return new ReportSet(files, out, script, marks);
   }
 
   /** Reopens the files at a checkpoint's offsets; undefined when a file is gone or shorter (start afresh). */
-  static async resume(files: ReportFiles, script: FixScriptOptions, offsets: ReportOffsets): Promise<ReportSet | undefined> {
+  static async resume(files: ReportFiles, script: FixScriptOptions, offsets: ReportOffsets, marks?: ReportMarks): Promise<ReportSet | undefined> {
     const out = {} as Record<Streamed, StagedFile>;
     for (const k of STREAMED) {
       const f = await StagedFile.resume(files[k], offsets[k]);
@@ -61,7 +77,7 @@ export class ReportSet {
       }
       out[k] = f;
     }
-    return new ReportSet(files, out, script);
+    return new ReportSet(files, out, script, marks);
   }
 
   /** Whether the streamed files were already moved into place (a report phase that was interrupted after it). */
@@ -73,9 +89,11 @@ export class ReportSet {
     return true;
   }
 
-  /** Writes one non-matched verdict everywhere it belongs; resolves at once unless a buffer is full. */
+  /** Writes one non-matched verdict everywhere it belongs, with its review mark; resolves at once unless a buffer is full. */
   write(v: Verdict, action: FixAction | null): Promise<void> | undefined {
-    const row = rowOf(v);
+    const mark = this.marks.size > 0 ? this.marks.get(v.key) : undefined;
+    if (mark) this.reviewMarks[mark]++;
+    const row = rowOf(v, mark);
     let full = !this.out.differencesNdjson.write(JSON.stringify(row) + '\n');
     full = !this.out.differencesCsv.write(csvRecordOf(row)) || full;
     const lines = fixScriptLines(v, action, this.script);
