@@ -1,20 +1,20 @@
 // The command line (design §9): parses arguments, runs commands, and is the only place that maps errors to exit codes.
 import yargs, { type Argv } from 'yargs';
-import { setMaxListeners } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { S3migError, isS3migError, oneLine } from '../core/errors.ts';
-import { jobPaths, listJobs, readJobRecord, resolveStateDir } from '../store/state-dir.ts';
+import { jobPaths, listJobs, resolveStateDir } from '../store/state-dir.ts';
 import { EventBus, type EngineEvent } from '../engine/events.ts';
 import { resumeJob, rewriteReports, runReconcile } from '../engine/reconcile-job.ts';
-import { serveControl, type ControlServer } from '../engine/control.ts';
+import { startJob, type JobRun, type RunningJob } from '../engine/job-runner.ts';
 import { readUnprunedJob } from '../engine/prune.ts';
 import { cancelCommand, pauseCommand, pruneCommand } from './control-commands.ts';
 import type { Summary } from '../core/summary.ts';
 import { formatBytes, formatJobs, formatSummary } from './format.ts';
 import { progressPrinter } from './progress.ts';
+import type { LiveEnv } from '../engine/live-targets.ts';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -28,30 +28,22 @@ interface CommonArgs {
   json?: boolean;
 }
 
-/**
- * Pauses the job at the next batch boundary when the operator or the system asks the process to stop;
- * `abort` stops it the same way for a request from another process (pause or cancel).
- */
-function abortOnSignals(): { signal: AbortSignal; abort: (reason: S3migError) => void; dispose: () => void } {
-  const ac = new AbortController();
-  // Every S3 request in flight listens on this signal; there are many at once by design.
-  setMaxListeners(0, ac.signal);
-  const handler = (sig: NodeJS.Signals) => ac.abort(new S3migError('S3MIG_PAUSED', `stopped by ${sig}`));
+/** Pauses the job at the next batch boundary when the operator or the system asks the process to stop. */
+function pauseOnSignals(job: RunningJob): () => void {
+  const handler = (sig: NodeJS.Signals) => job.pause(`stopped by ${sig}`);
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, handler);
-  return { signal: ac.signal, abort: (reason) => ac.abort(reason), dispose: () => signals.forEach((s) => process.off(s, handler)) };
+  return () => signals.forEach((s) => process.off(s, handler));
 }
 
 /**
  * Runs a job-producing command with the event stream wired to stdout (--json) or a progress line
- * (terminal). While the job runs, its control socket takes pause, cancel and status requests from other
- * processes: opened on `job:created`, or up front for a command on an existing job (`jobDir`), where a
- * job that another process answers for is refused before anything is touched.
+ * (terminal), and the job's control socket open while it runs (engine/job-runner.ts).
  */
 async function runJobCommand(
   io: Io,
   args: CommonArgs,
-  run: (bus: EventBus, signal: AbortSignal) => Promise<Summary>,
+  run: JobRun,
   options: { demo?: boolean; jobDir?: string } = {},
 ): Promise<Summary> {
   const bus = new EventBus();
@@ -60,57 +52,53 @@ async function runJobCommand(
   } else if (io.stderr.isTTY) {
     bus.subscribe(progressPrinter(io.stderr));
   }
-  const stop = abortOnSignals();
-  // What a status request gets: the job's state and its latest progress (counts only, never targets' secrets).
-  let state: string | null = null;
-  let progress: EngineEvent | null = null;
-  let jobId: string | undefined;
-  const startControl = (jobDir: string, id: string): Promise<ControlServer> =>
-    serveControl({
-      jobDir,
-      jobId: id,
-      onPause: (reason) => stop.abort(new S3migError('S3MIG_PAUSED', reason)),
-      onCancel: (reason) => stop.abort(new S3migError('S3MIG_CANCELED', reason)),
-      status: () => ({ state, progress }),
-    });
-  const warn = (err: unknown): undefined => {
-    io.stderr.write(`s3mig: warning: ${oneLine(err)}; stop the job with Ctrl-C or kill -TERM ${process.pid} instead\n`);
-    return undefined;
-  };
-  let control: Promise<ControlServer | undefined> | undefined;
-  bus.subscribe((e: EngineEvent) => {
-    if (e.type === 'job:state') state = e.state;
-    else if (e.type === 'inventory:progress' || e.type === 'compare:progress' || e.type === 'fix:progress' || e.type === 'transfer:progress') progress = e;
-    else if (e.type === 'job:created' && !control) {
-      jobId = e.jobId;
-      // Subscribers run synchronously: the server starts now and is awaited before the command returns.
-      control = startControl(e.jobDir, e.jobId).catch(warn);
-    }
+  const job = startJob(run, {
+    bus,
+    ...(options.jobDir ? { jobDir: options.jobDir } : {}),
+    onControlWarning: (err) => io.stderr.write(`s3mig: warning: ${oneLine(err)}; stop the job with Ctrl-C or kill -TERM ${process.pid} instead\n`),
   });
+  const dispose = pauseOnSignals(job);
   try {
-    if (options.jobDir) {
-      jobId = basename(options.jobDir);
-      state = (await readJobRecord(dirname(dirname(options.jobDir)), jobId).catch(() => undefined))?.state ?? null;
-      const server = await startControl(options.jobDir, jobId).catch((err: unknown) => {
-        if (isS3migError(err) && err.code === 'S3MIG_STATE_LOCKED') throw err;
-        return warn(err);
-      });
-      control = Promise.resolve(server);
-    }
-    const summary = await run(bus, stop.signal);
+    const summary = await job.done;
     if (!args.json) io.stdout.write(formatSummary(summary, options));
     return summary;
   } catch (err) {
-    // A cancel request ends the job as canceled; say which job, as a pause does.
-    if (isS3migError(err) && err.code === 'S3MIG_CANCELED' && err === stop.signal.reason && jobId) {
-      throw new S3migError('S3MIG_CANCELED', `job ${jobId} canceled (${err.message}); its checkpoints are kept`, { cause: err });
-    }
-    throw err;
+    throw canceledError(job, err);
   } finally {
-    const server = await control;
-    await server?.close().catch(() => undefined);
-    stop.dispose();
+    dispose();
   }
+}
+
+/** A cancel request ends the job as canceled; say which job, as a pause does. */
+function canceledError(job: RunningJob, err: unknown): unknown {
+  if (isS3migError(err) && err.code === 'S3MIG_CANCELED' && err === job.stopReason && job.jobId) {
+    return new S3migError('S3MIG_CANCELED', `job ${job.jobId} canceled (${err.message}); its checkpoints are kept`, { cause: err });
+  }
+  return err;
+}
+
+/** Whether a command opens the dashboard: a terminal on both ends, and neither --headless nor --json. */
+function wantsDashboard(io: Io, args: CommonArgs & { headless?: boolean }): boolean {
+  return io.stdout.isTTY === true && process.stdin.isTTY === true && !args.headless && !args.json;
+}
+
+const noColor = () => process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '';
+
+/**
+ * Runs the TUI on a state directory, with a job this process starts (`run`) shown at once; after the
+ * operator quits, prints the job's summary and returns its exit code, as the headless command would.
+ */
+async function dashboardCommand(io: Io, stateDir: string, run: JobRun | undefined, options: { title?: string; aliasEnv?: LiveEnv; demo?: boolean } = {}): Promise<number> {
+  const [{ runTui }, { Workspace }] = await Promise.all([import('../tui/app.ts'), import('../engine/workspace.ts')]);
+  const ws = new Workspace(stateDir, options.aliasEnv ? { aliasEnv: options.aliasEnv } : {});
+  const initial = run ? ws.start(run) : undefined;
+  const result = await runTui({ workspace: ws, ...(initial ? { initial } : {}), ...(options.title ? { title: options.title } : {}), noColor: noColor() });
+  if (result.summary) {
+    io.stdout.write(formatSummary(result.summary, options.demo ? { demo: true } : {}));
+    return options.demo && result.summary.outcome !== 'incomplete' ? 0 : result.summary.exitCode;
+  }
+  if (result.error !== undefined && initial) throw canceledError(initial, result.error);
+  return 0;
 }
 
 interface LiveArgs {
@@ -135,15 +123,16 @@ function checkCount(flag: string, n: number | undefined): void {
 
 async function reconcileCommand(
   io: Io,
-  args: CommonArgs & LiveArgs & { source: string; dest: string; 'report-dir'?: string; 'delete-extras'?: boolean },
+  args: CommonArgs & LiveArgs & { source: string; dest: string; 'report-dir'?: string; 'delete-extras'?: boolean; headless?: boolean },
   options: { stateDir?: string; demo?: boolean } = {},
 ): Promise<number> {
   checkLiveArgs(args);
-  const summary = await runJobCommand(io, args, (bus, signal) =>
+  const stateDir = options.stateDir ?? resolveStateDir(args['state-dir']);
+  const run: JobRun = (bus, signal) =>
     runReconcile({
       source: args.source,
       dest: args.dest,
-      stateDir: options.stateDir ?? resolveStateDir(args['state-dir']),
+      stateDir,
       reportDir: args['report-dir'],
       deleteExtras: args['delete-extras'] ?? false,
       ...(args['list-concurrency'] !== undefined ? { listConcurrency: args['list-concurrency'] } : {}),
@@ -153,9 +142,9 @@ async function reconcileCommand(
       ...(args['cross-check'] ? { crossCheck: args['cross-check'] } : {}),
       bus,
       signal,
-    }),
-    options,
-  );
+    });
+  if (wantsDashboard(io, args)) return dashboardCommand(io, stateDir, run);
+  const summary = await runJobCommand(io, args, run, options);
   if (options.demo && summary.outcome !== 'incomplete') return 0;
   return summary.exitCode;
 }
@@ -222,11 +211,12 @@ async function migrateCommand(io: Io, args: MigrateArgs): Promise<number> {
   checkLiveArgs(args);
   checkCount('--concurrency', args.concurrency);
   const { runMigrate } = await import('../engine/reconcile-job.ts');
-  const summary = await runJobCommand(io, args, (bus, signal) =>
+  const stateDir = resolveStateDir(args['state-dir']);
+  const run: JobRun = (bus, signal) =>
     runMigrate({
       source: args.source,
       dest: args.dest,
-      stateDir: resolveStateDir(args['state-dir']),
+      stateDir,
       reportDir: args['report-dir'],
       deleteExtras: args['delete-extras'] ?? false,
       ...(args.overwrite ? { overwrite: true } : {}),
@@ -243,8 +233,9 @@ async function migrateCommand(io: Io, args: MigrateArgs): Promise<number> {
       ...(args.engine ? { engine: args.engine } : {}),
       bus,
       signal,
-    }),
-  );
+    });
+  if (wantsDashboard(io, args)) return dashboardCommand(io, stateDir, run);
+  const summary = await runJobCommand(io, args, run);
   return summary.exitCode;
 }
 
@@ -283,40 +274,53 @@ async function jobsCommand(io: Io, args: CommonArgs): Promise<number> {
 }
 
 /** Until the TUI issue lands, the demo reconciles the two sample inventories in a temporary state directory. */
-async function demoCommand(io: Io, args: CommonArgs & { 'report-dir'?: string }): Promise<number> {
+/** The demo: a migration between two local S3 endpoints it starts and seeds, in the dashboard on a terminal. */
+async function demoCommand(io: Io, args: CommonArgs & { 'report-dir'?: string; headless?: boolean }): Promise<number> {
   const explicit = args['state-dir'] ?? undefined;
   const stateDir = explicit ? resolveStateDir(explicit) : await mkdtemp(join(tmpdir(), 's3mig-demo-'));
   const { startDemo } = await import('../engine/demo.ts');
   const { runMigrate } = await import('../engine/reconcile-job.ts');
+  const dashboard = wantsDashboard(io, args);
   const say = (text: string) => {
     if (!args.json) io.stdout.write(text);
   };
   say('s3mig demo: two local S3 endpoints on 127.0.0.1, seeding the source from sample-data/media/ and the destination with drift\n');
   const demo = await startDemo(join(PACKAGE_ROOT, 'sample-data', 'media'));
   try {
-    say(`  source ${demo.source}: ${demo.seeded.source} objects (${formatBytes(demo.seeded.bytes)}); destination ${demo.dest}: ${demo.seeded.dest} objects, some stale, some extra\n`);
+    const seeded = `  source ${demo.source}: ${demo.seeded.source} objects (${formatBytes(demo.seeded.bytes)}); destination ${demo.dest}: ${demo.seeded.dest} objects, some stale, some extra\n`;
+    const run: JobRun = (bus, signal) =>
+      runMigrate({
+        source: demo.source,
+        dest: demo.dest,
+        stateDir,
+        reportDir: args['report-dir'],
+        engine: 'native',
+        aliasEnv: { env: demo.env },
+        bus,
+        signal,
+      });
+    if (dashboard) {
+      const code = await dashboardCommand(io, stateDir, run, { title: 'demo', aliasEnv: { env: demo.env }, demo: true });
+      say(seeded);
+      return code;
+    }
+    say(seeded);
     say(`  migrating with the native engine: copy what is missing, then list both sides, compare and report\n\n`);
-    const summary = await runJobCommand(
-      io,
-      args,
-      (bus, signal) =>
-        runMigrate({
-          source: demo.source,
-          dest: demo.dest,
-          stateDir,
-          reportDir: args['report-dir'],
-          engine: 'native',
-          aliasEnv: { env: demo.env },
-          bus,
-          signal,
-        }),
-      { demo: true },
-    );
+    const summary = await runJobCommand(io, args, run, { demo: true });
     return summary.outcome === 'incomplete' ? 2 : 0;
   } finally {
     await demo.stop();
     if (!explicit) await rm(stateDir, { recursive: true, force: true });
   }
+}
+
+/** `s3mig` alone: the TUI on the jobs of the state directory (on a terminal), else the help. */
+async function defaultCommand(io: Io, args: CommonArgs, showHelp: () => void): Promise<number> {
+  if (!wantsDashboard(io, args)) {
+    showHelp();
+    return 0;
+  }
+  return dashboardCommand(io, resolveStateDir(args['state-dir']), undefined);
 }
 
 function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv {
@@ -339,6 +343,7 @@ function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv
           .option('ca-bundle', { type: 'string', describe: 'PEM file of certificate authorities for live endpoints' })
           .option('report-dir', { type: 'string', describe: 'where reports go (default ./s3mig-reports/<job>/)' })
           .option('delete-extras', { type: 'boolean', describe: 'write mc rm lines in fix.sh and delete actions in the fix plan for keys only in the destination (never for an incomplete run)' })
+          .option('headless', { type: 'boolean', describe: 'no dashboard on a terminal: print progress and the summary' })
           .example('$0 reconcile inventory:src.ndjson inventory:dst.ndjson.gz', 'compare two saved listings')
           .example('$0 reconcile old/photos new/photos/2024', 'compare a bucket with a folder of another, live'),
       async (a) => done(await reconcileCommand(io, a as never)),
@@ -390,7 +395,7 @@ function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv
           .option('insecure', { type: 'boolean', describe: 'do not verify TLS certificates' })
           .option('ca-bundle', { type: 'string', describe: 'PEM file of certificate authorities' })
           .option('report-dir', { type: 'string', describe: 'where reports go (default ./s3mig-reports/<job>/)' })
-          .option('headless', { type: 'boolean', describe: 'no dashboard (this build always runs headless)' })
+          .option('headless', { type: 'boolean', describe: 'no dashboard on a terminal: print progress and the summary' })
           .example('$0 migrate old/media new/media --fix', 'copy, prove, and fix until clean')
           .example('$0 migrate old/media new/media --dry-run', 'what would be copied'),
       async (a) => done(await migrateCommand(io, a as never)),
@@ -427,13 +432,15 @@ function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv
     .command(
       'demo',
       'migrate a sample bucket between two local S3 endpoints it starts on 127.0.0.1, with drift (what npm start runs)',
-      (y) => y.option('report-dir', { type: 'string', describe: 'where reports go (default ./s3mig-reports/<job>/)' }),
+      (y) =>
+        y
+          .option('report-dir', { type: 'string', describe: 'where reports go (default ./s3mig-reports/<job>/)' })
+          .option('headless', { type: 'boolean', describe: 'no dashboard: print progress and the summary' }),
       async (a) => done(await demoCommand(io, a)),
     )
-    .command('$0', false, (y) => y, () => {
-      parser.showHelp((text) => io.stdout.write(`${text}\n`));
-      done(0);
-    })
+    .command('$0', false, (y) => y, async (a) =>
+      done(await defaultCommand(io, a, () => parser.showHelp((text) => io.stdout.write(`${text}\n`)))),
+    )
     .strict()
     .help()
     .alias('h', 'help')

@@ -1,0 +1,161 @@
+// The TUI on headless blessed screens (fake input and output streams): a finished reconciliation of the
+// sample inventories is listed, opened, browsed, filtered, searched and marked; help and resize; NO_COLOR.
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { runReconcile } from '../../src/engine/reconcile-job.ts';
+import { Workspace } from '../../src/engine/workspace.ts';
+import { HANDLERS, runTui, type TuiResult } from '../../src/tui/app.ts';
+import { KEYMAP } from '../../src/tui/keymap.ts';
+import type { Summary } from '../../src/core/summary.ts';
+
+const SAMPLES = fileURLToPath(new URL('../../sample-data/', import.meta.url));
+
+interface FakeTerminal {
+  input: PassThrough & { isTTY: boolean; setRawMode: (b: boolean) => void };
+  output: PassThrough & { columns: number; rows: number; isTTY: boolean };
+  written: () => string;
+}
+
+function fakeTerminal(columns: number, rows: number): FakeTerminal {
+  const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined });
+  const output = Object.assign(new PassThrough(), { columns, rows, isTTY: true });
+  let written = '';
+  output.setEncoding('utf8');
+  output.on('data', (d: string) => (written += d));
+  return { input, output, written: () => written };
+}
+
+/** The screen blessed holds, as text lines. */
+function screenText(screen: { lines: [unknown, string][][] }): string {
+  return screen.lines.map((l) => l.map((c) => c[1]).join('').trimEnd()).join('\n');
+}
+
+async function finishedJob(t: TestContext): Promise<{ stateDir: string; summary: Summary }> {
+  const dir = await mkdtemp(join(tmpdir(), 's3mig-tui-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const stateDir = join(dir, 'state');
+  const summary = await runReconcile({
+    source: `inventory:${join(SAMPLES, 'source.ndjson')}`,
+    dest: `inventory:${join(SAMPLES, 'dest.ndjson.gz')}`,
+    stateDir,
+    reportDir: join(dir, 'reports'),
+  });
+  return { stateDir, summary };
+}
+
+interface Session {
+  app: { screen: { lines: [unknown, string][][]; on: (e: string, f: () => void) => void; off: (e: string, f: () => void) => void } };
+  term: FakeTerminal;
+  press: (...keys: string[]) => void;
+  waitFor: (predicate: (text: string) => boolean, what: string) => Promise<string>;
+  done: Promise<TuiResult>;
+}
+
+async function open(t: TestContext, stateDir: string, options: { columns?: number; rows?: number; noColor?: boolean } = {}): Promise<Session> {
+  const term = fakeTerminal(options.columns ?? 80, options.rows ?? 24);
+  const ws = new Workspace(stateDir);
+  let app: Session['app'] | undefined;
+  const done = runTui({ workspace: ws, input: term.input, output: term.output, noColor: options.noColor ?? false, fps: 50, onStart: (a) => (app = a as unknown as Session['app']) });
+  t.after(async () => {
+    term.input.write('q');
+    await done.catch(() => undefined);
+  });
+  const waitFor = (predicate: (text: string) => boolean, what: string) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const text = screenText(app!.screen);
+        if (predicate(text)) {
+          app!.screen.off('render', check);
+          clearTimeout(deadline);
+          resolve(text);
+        }
+      };
+      // A deadline for a failure message, not a step of the test.
+      const deadline = setTimeout(() => {
+        app!.screen.off('render', check);
+        reject(new Error(`timed out waiting for ${what}; the screen:\n${screenText(app!.screen)}`));
+      }, 10_000);
+      app!.screen.on('render', check);
+      check();
+    });
+  const KEYS: Record<string, string> = { enter: '\r', escape: '\x1b', tab: '\t', down: '\x1b[B', up: '\x1b[A', space: ' ', backspace: '\x7f' };
+  const press = (...keys: string[]) => {
+    for (const k of keys) term.input.write(KEYS[k] ?? k);
+  };
+  return { app: app!, term, press, waitFor, done };
+}
+
+test('every key of the keymap has a handler, and every handler a key', () => {
+  for (const b of KEYMAP) assert.equal(typeof HANDLERS[b.action], 'function', `${b.action} has no handler`);
+  const bound = new Set(KEYMAP.map((b) => b.action));
+  for (const action of Object.keys(HANDLERS)) assert.ok(bound.has(action as never), `handler ${action} has no key`);
+});
+
+test('jobs list, dashboard, differences browser: filter, search, detail, marks, help, quit', async (t) => {
+  const { stateDir, summary } = await finishedJob(t);
+  const s = await open(t, stateDir);
+  let text = await s.waitFor((x) => x.includes(summary.job), 'the job in the list');
+  assert.match(text, /completed-with-differences/);
+  s.press('enter');
+  text = await s.waitFor((x) => x.includes('Verdicts') && x.includes('Progress'), 'the dashboard');
+  assert.match(text, new RegExp(`missing\\s+${summary.counts.missing}\\b`));
+  assert.ok(text.split('\n').length <= 24);
+  s.press('enter');
+  text = await s.waitFor((x) => x.includes('differences of'), 'the differences browser');
+  const total = summary.counts.missing + summary.counts.extra + summary.counts.sizeMismatch + summary.counts.etagMismatch + summary.counts.unverified;
+  assert.match(text, new RegExp(`${total} of ${total}`));
+  s.press('t');
+  text = await s.waitFor((x) => /missing.*, \d+ of/.test(x), 'the missing filter');
+  assert.match(text, new RegExp(`, ${summary.counts.missing} of ${total}`));
+
+  // Search for a key with non-ASCII characters, among all.
+  const rows = (await readFile(join(stateDir, '..', 'reports', 'differences.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { key: string; category: string });
+  const target = rows.find((r) => r.category === 'missing' && /[^\x00-\x7f]/.test(r.key)) ?? rows.find((r) => r.category === 'missing')!;
+  const fragment = target.key.slice(-6);
+  s.press('/');
+  await s.waitFor((x) => x.includes('Search keys'), 'the search prompt');
+  s.term.input.write(fragment);
+  await s.waitFor((x) => x.includes(`/${fragment}`), 'the typed search');
+  s.press('enter');
+  await s.waitFor((x) => x.includes(`search "${fragment}"`), 'the search result');
+  s.press('enter');
+  text = await s.waitFor((x) => x.includes('only in the source'), 'the key detail');
+  assert.ok(text.includes(fragment));
+  s.press('escape');
+  await s.waitFor((x) => !x.includes('only in the source'), 'the detail closed');
+
+  // Review mark: persisted in the job, shown in the row.
+  s.press('i');
+  await s.waitFor((x) => x.includes('marked ignore'), 'the mark notice');
+  const marks = await readFile(join(stateDir, 'jobs', summary.job, 'marks.ndjson'), 'utf8');
+  assert.deepEqual(JSON.parse(marks.trim().split('\n').pop()!).mark, 'ignore');
+  assert.equal(JSON.parse(marks.trim().split('\n').pop()!).key, target.key);
+
+  s.press('?');
+  text = await s.waitFor((x) => x.includes('Keys: differences'), 'the help overlay');
+  for (const b of KEYMAP.filter((k) => k.scope === 'differences')) assert.ok(text.includes(b.description), `help lacks "${b.description}"`);
+  s.press('escape');
+  await s.waitFor((x) => !x.includes('Keys: differences'), 'help closed');
+  s.press('q');
+  const result = await s.done;
+  assert.deepEqual(result, {});
+});
+
+test('a resize redraws at the new size; NO_COLOR draws without colours', async (t) => {
+  const { stateDir, summary } = await finishedJob(t);
+  const s = await open(t, stateDir, { columns: 80, rows: 24, noColor: true });
+  await s.waitFor((x) => x.includes(summary.job), 'the job in the list');
+  s.press('enter');
+  await s.waitFor((x) => x.includes('Verdicts'), 'the dashboard');
+  Object.assign(s.term.output, { columns: 120, rows: 40 });
+  s.term.output.emit('resize');
+  const text = await s.waitFor((x) => x.split('\n').length >= 40 && x.split('\n').some((l) => l.length > 100), 'the larger layout');
+  assert.ok(text.split('\n').every((l) => l.length <= 120));
+  // Colours are SGR 30-37/90-97 (fg) and 38;5;N; NO_COLOR allows none.
+  assert.doesNotMatch(s.term.written(), /\x1b\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|38;5;\d+)(?:;[0-9;]*)?m/);
+});
