@@ -8,7 +8,8 @@ import { S3migError, isS3migError, oneLine } from '../core/errors.ts';
 import { jobPaths, listJobs, resolveStateDir } from '../store/state-dir.ts';
 import { EventBus, type EngineEvent } from '../engine/events.ts';
 import { resumeJob, rewriteReports, runReconcile } from '../engine/reconcile-job.ts';
-import { startJob, type JobRun, type RunningJob } from '../engine/job-runner.ts';
+import { sendControl } from '../engine/control.ts';
+import { standardFollowUp, startJob, type JobRun, type RunningJob } from '../engine/job-runner.ts';
 import { readUnprunedJob } from '../engine/prune.ts';
 import { cancelCommand, pauseCommand, pruneCommand } from './control-commands.ts';
 import type { Summary } from '../core/summary.ts';
@@ -44,7 +45,7 @@ async function runJobCommand(
   io: Io,
   args: CommonArgs,
   run: JobRun,
-  options: { demo?: boolean; jobDir?: string } = {},
+  options: { demo?: boolean; jobDir?: string; stateDir?: string; aliasEnv?: LiveEnv } = {},
 ): Promise<Summary> {
   const bus = new EventBus();
   if (args.json) {
@@ -55,6 +56,7 @@ async function runJobCommand(
   const job = startJob(run, {
     bus,
     ...(options.jobDir ? { jobDir: options.jobDir } : {}),
+    ...(options.stateDir ? { followUp: standardFollowUp(options.stateDir, options.aliasEnv) } : {}),
     onControlWarning: (err) => io.stderr.write(`s3mig: warning: ${oneLine(err)}; stop the job with Ctrl-C or kill -TERM ${process.pid} instead\n`),
   });
   const dispose = pauseOnSignals(job);
@@ -144,7 +146,7 @@ async function reconcileCommand(
       signal,
     });
   if (wantsDashboard(io, args)) return dashboardCommand(io, stateDir, run);
-  const summary = await runJobCommand(io, args, run, options);
+  const summary = await runJobCommand(io, args, run, { ...options, stateDir });
   if (options.demo && summary.outcome !== 'incomplete') return 0;
   return summary.exitCode;
 }
@@ -154,6 +156,7 @@ async function resumeCommand(io: Io, args: CommonArgs & { job: string }): Promis
   await readUnprunedJob(stateDir, args.job);
   const summary = await runJobCommand(io, args, (bus, signal) => resumeJob({ stateDir, id: args.job, bus, signal }), {
     jobDir: jobPaths(stateDir, args.job).dir,
+    stateDir,
   });
   return summary.exitCode;
 }
@@ -170,11 +173,31 @@ async function reportCommand(io: Io, args: CommonArgs & { job: string; 'report-d
   return summary.exitCode;
 }
 
+/**
+ * `s3mig fix|retry JOB` on a job another process runs: the request is queued there (through its control
+ * socket) and runs when its current run has finished. Undefined when no process runs the job.
+ */
+async function queueOnHolder(io: Io, stateDir: string, id: string, action: 'fix' | 'retry', options: { deleteExtras?: boolean } = {}): Promise<number | undefined> {
+  const dir = jobPaths(stateDir, id).dir;
+  try {
+    await sendControl(dir, 'status', 2_000);
+  } catch (err) {
+    if (isS3migError(err) && err.code === 'S3MIG_JOB_NOT_RUNNING') return undefined;
+    throw err;
+  }
+  const reply = await sendControl(dir, action, undefined, options.deleteExtras ? { deleteExtras: true } : {});
+  const message = typeof reply.message === 'string' ? reply.message : `${action} queued`;
+  io.stdout.write(`job ${id} is running in pid ${reply.pid}: ${message}\n`);
+  return 0;
+}
+
 async function fixCommand(io: Io, args: CommonArgs & { job: string; 'delete-extras'?: boolean; concurrency?: number; engine?: 'auto' | 'mc' | 'native' }): Promise<number> {
   const stateDir = resolveStateDir(args['state-dir']);
   const n = args.concurrency;
   checkCount('--concurrency', n);
   await readUnprunedJob(stateDir, args.job);
+  const queued = await queueOnHolder(io, stateDir, args.job, 'fix', args['delete-extras'] ? { deleteExtras: true } : {});
+  if (queued !== undefined) return queued;
   const { fixJob } = await import('../engine/fix-job.ts');
   const summary = await runJobCommand(io, args, (bus, signal) =>
     fixJob({
@@ -186,7 +209,7 @@ async function fixCommand(io: Io, args: CommonArgs & { job: string; 'delete-extr
       bus,
       signal,
     }),
-    { jobDir: jobPaths(stateDir, args.job).dir },
+    { jobDir: jobPaths(stateDir, args.job).dir, stateDir },
   );
   return summary.exitCode;
 }
@@ -235,7 +258,7 @@ async function migrateCommand(io: Io, args: MigrateArgs): Promise<number> {
       signal,
     });
   if (wantsDashboard(io, args)) return dashboardCommand(io, stateDir, run);
-  const summary = await runJobCommand(io, args, run);
+  const summary = await runJobCommand(io, args, run, { stateDir });
   return summary.exitCode;
 }
 
@@ -243,6 +266,8 @@ async function retryCommand(io: Io, args: CommonArgs & { job: string; concurrenc
   const stateDir = resolveStateDir(args['state-dir']);
   checkCount('--concurrency', args.concurrency);
   await readUnprunedJob(stateDir, args.job);
+  const queued = await queueOnHolder(io, stateDir, args.job, 'retry');
+  if (queued !== undefined) return queued;
   const { retryJob } = await import('../engine/fix-job.ts');
   const summary = await runJobCommand(
     io,
@@ -256,7 +281,7 @@ async function retryCommand(io: Io, args: CommonArgs & { job: string; concurrenc
         bus,
         signal,
       }),
-    { jobDir: jobPaths(stateDir, args.job).dir },
+    { jobDir: jobPaths(stateDir, args.job).dir, stateDir },
   );
   return summary.exitCode;
 }
@@ -306,7 +331,7 @@ async function demoCommand(io: Io, args: CommonArgs & { 'report-dir'?: string; h
     }
     say(seeded);
     say(`  migrating with the native engine: copy what is missing, then list both sides, compare and report\n\n`);
-    const summary = await runJobCommand(io, args, run, { demo: true });
+    const summary = await runJobCommand(io, args, run, { demo: true, stateDir, aliasEnv: { env: demo.env } });
     return summary.outcome === 'incomplete' ? 2 : 0;
   } finally {
     await demo.stop();
@@ -365,7 +390,7 @@ function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv
     )
     .command(
       'fix <job>',
-      "apply a job's fix plan (copy missing and different objects), then re-check the touched keys and rewrite the reports",
+      "apply a job's fix plan (copy missing and different objects), then re-check the touched keys and rewrite the reports; for a job another process runs, queue the fix there",
       (y) =>
         y
           .positional('job', { type: 'string', demandOption: true, describe: 'job id (see s3mig jobs); both targets must be live' })
@@ -402,7 +427,7 @@ function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv
     )
     .command(
       'retry <job>',
-      "copy a migration's failed queue again (objects whose transfer failed after their retries), re-check them and rewrite the reports",
+      "copy a migration's failed queue again (objects whose transfer failed after their retries), re-check them and rewrite the reports; for a job another process runs, queue the retry there",
       (y) =>
         y
           .positional('job', { type: 'string', demandOption: true, describe: 'job id (see s3mig jobs)' })

@@ -1,7 +1,8 @@
 // A running job's control socket (design §4): other processes ask the process that holds the job to pause or cancel it, or how it is doing.
 //
 // The protocol is one JSON object per line over a Unix-domain socket. A request is
-// `{"action":"pause"|"cancel"|"status","from":<pid>}`; the answer is `{"ok":true,"jobId":...,"pid":<server pid>,...}`
+// `{"action":"pause"|"cancel"|"status"|"fix"|"retry","from":<pid>}` (fix may add `"deleteExtras":true`);
+// fix and retry are queued: the holder runs them when the job's current run has finished; the answer is `{"ok":true,"jobId":...,"pid":<server pid>,...}`
 // or `{"ok":false,"error":"..."}`. The socket is `<jobDir>/control.sock`, or, when that path is longer than
 // a Unix socket address allows, a socket in the temporary folder named from a hash of the job folder, with
 // `<jobDir>/control.sock.path` pointing at it.
@@ -13,12 +14,16 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { S3migError, oneLine } from '../core/errors.ts';
 import { readJobRecord } from '../store/state-dir.ts';
 
-export type ControlAction = 'pause' | 'cancel' | 'status';
+export type ControlAction = 'pause' | 'cancel' | 'status' | FollowUpAction;
+/** Work queued on the process that holds a job, run when its current run has finished. */
+export type FollowUpAction = 'fix' | 'retry';
 
 export interface ControlRequest {
   action: ControlAction;
   /** The pid of the asking process, named in the job's pause or cancel reason. */
   from: number;
+  /** fix: also delete extras (the asking operator confirmed it). */
+  deleteExtras?: boolean;
 }
 
 export type ControlReply =
@@ -34,6 +39,8 @@ export interface ControlOptions {
   onCancel(reason: string): void;
   /** Extra fields of a status answer (state, progress); never secrets or the environment. */
   status?: () => object;
+  /** Queues a fix or retry to run after the current run; returns what the answer says. Absent: refused. */
+  onFollowUp?: (action: FollowUpAction, options: { deleteExtras: boolean }, from: number) => string;
 }
 
 export interface ControlServer {
@@ -167,10 +174,13 @@ function parseRequest(line: string): ControlRequest | string {
     return 'the request is not JSON';
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return 'the request is not a JSON object';
-  const { action, from } = parsed as { action?: unknown; from?: unknown };
-  if (action !== 'pause' && action !== 'cancel' && action !== 'status') return `unknown action ${JSON.stringify(action ?? null)} (pause, cancel or status)`;
+  const { action, from, deleteExtras } = parsed as { action?: unknown; from?: unknown; deleteExtras?: unknown };
+  if (action !== 'pause' && action !== 'cancel' && action !== 'status' && action !== 'fix' && action !== 'retry') {
+    return `unknown action ${JSON.stringify(action ?? null)} (pause, cancel, status, fix or retry)`;
+  }
   if (typeof from !== 'number' || !Number.isInteger(from) || from <= 0) return '"from" must be the pid of the asking process';
-  return { action, from };
+  if (deleteExtras !== undefined && typeof deleteExtras !== 'boolean') return '"deleteExtras" must be true or false';
+  return { action, from, ...(deleteExtras === true ? { deleteExtras: true } : {}) };
 }
 
 /**
@@ -213,6 +223,10 @@ export async function serveControl(opts: ControlOptions): Promise<ControlServer>
           } else if (request.action === 'cancel') {
             opts.onCancel(`canceled by request from pid ${request.from}`);
             answer(base);
+          } else if (request.action === 'fix' || request.action === 'retry') {
+            if (!opts.onFollowUp) throw new Error(`this process cannot run a ${request.action} after its job`);
+            const message = opts.onFollowUp(request.action, { deleteExtras: request.deleteExtras === true }, request.from);
+            answer({ ...base, message });
           } else {
             // The job's own fields first, so that ok, jobId, pid and action cannot be overridden.
             answer({ ...(opts.status?.() ?? {}), ...base });
@@ -287,13 +301,18 @@ export async function serveControl(opts: ControlOptions): Promise<ControlServer>
  * Asks the process running a job (by its folder) for an action and returns its answer. A job without a
  * live process gets S3MIG_JOB_NOT_RUNNING, with the state its job.json records.
  */
-export async function sendControl(jobDir: string, action: ControlAction, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<ControlReply & { ok: true }> {
+export async function sendControl(
+  jobDir: string,
+  action: ControlAction,
+  timeoutMs = DEFAULT_TIMEOUT_MS,
+  options: { deleteExtras?: boolean } = {},
+): Promise<ControlReply & { ok: true }> {
   const dir = resolve(jobDir);
   const id = basename(dir);
   const path = await socketToReach(dir);
   let probe: Probe;
   try {
-    probe = await exchange(path, { action, from: process.pid }, timeoutMs);
+    probe = await exchange(path, { action, from: process.pid, ...(options.deleteExtras ? { deleteExtras: true } : {}) }, timeoutMs);
   } catch (err) {
     throw new S3migError('S3MIG_STATE_UNREADABLE', `job ${id}: cannot reach its control socket ${path}: ${oneLine(err)}`, { cause: err });
   }

@@ -2,7 +2,8 @@
 //
 // S3MIG_FAILPOINT is a comma-separated list of `name[@hit][=action]`: the point fires on its hit-th pass
 // (default 1) with `kill` (SIGKILL, the default), `sigterm`, `sigint` or `sighup` (the stop signals an
-// operator or a closing terminal sends) or `enospc` (a full-disk error thrown where the point stands).
+// operator or a closing terminal sends), `enospc` (a full-disk error thrown where the point stands) or
+// `throw` (an unexpected error thrown there: a crash).
 
 export const FAILPOINTS = [
   'ingest:before-batch',
@@ -14,10 +15,11 @@ export const FAILPOINTS = [
   'report:before-state',
   'fix:after-copy',
   'transfer:after-copy',
+  'tui:render',
 ] as const;
 export type FailpointName = (typeof FAILPOINTS)[number];
 
-type Action = 'kill' | 'sigterm' | 'sigint' | 'sighup' | 'enospc';
+type Action = 'kill' | 'sigterm' | 'sigint' | 'sighup' | 'enospc' | 'throw';
 
 interface Armed {
   hit: number;
@@ -28,7 +30,7 @@ interface Armed {
 function parse(spec: string | undefined): Map<string, Armed> {
   const out = new Map<string, Armed>();
   for (const part of (spec ?? '').split(',')) {
-    const m = /^\s*([a-z-]+:[a-z-]+)(?:@(\d+))?(?:=(kill|sigterm|sigint|sighup|enospc))?\s*$/.exec(part);
+    const m = /^\s*([a-z-]+:[a-z-]+)(?:@(\d+))?(?:=(kill|sigterm|sigint|sighup|enospc|throw))?\s*$/.exec(part);
     if (m) out.set(m[1]!, { hit: Number(m[2] ?? 1), action: (m[3] ?? 'kill') as Action, passes: 0 });
   }
   return out;
@@ -52,5 +54,7 @@ export function failpoint(name: FailpointName): void {
       break;
     case 'enospc':
       throw Object.assign(new Error(`ENOSPC: no space left on device (failpoint ${name})`), { code: 'ENOSPC', errno: -28 });
+    case 'throw':
+      throw new Error(`failpoint ${name}`);
   }
 }

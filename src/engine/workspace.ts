@@ -13,7 +13,7 @@ import { sendControl } from './control.ts';
 import { DifferencesView } from './differences-view.ts';
 import { followEvents, type EventFollower } from './event-follower.ts';
 import type { EngineEvent, EventBus } from './events.ts';
-import { startJob, type JobRun, type RunningJob } from './job-runner.ts';
+import { standardFollowUp, startJob, type JobRun, type RunningJob } from './job-runner.ts';
 import type { LiveEnv } from './live-targets.ts';
 import { pruneJob, readUnprunedJob, type PruneResult } from './prune.ts';
 import { resumeJob, rewriteReports } from './reconcile-job.ts';
@@ -95,6 +95,7 @@ export class Workspace {
   /** Runs a job in this process (a new migration or reconciliation, or an action on an existing job). */
   start(run: JobRun, options: { bus?: EventBus; jobId?: string } = {}): RunningJob {
     const job = startJob(run, {
+      followUp: standardFollowUp(this.stateDir, this.env.aliasEnv),
       ...(options.bus ? { bus: options.bus } : {}),
       ...(options.jobId ? { jobDir: jobPaths(this.stateDir, options.jobId).dir } : {}),
     });
@@ -148,6 +149,16 @@ export class Workspace {
     }
     const reply = await sendControl(jobPaths(this.stateDir, jobId).dir, action);
     return `job ${jobId}: ${action} requested (pid ${reply.pid})`;
+  }
+
+  /**
+   * Queues a fix or retry on the process that runs the job (this one or another, through its control
+   * socket): it runs when the job's current run has finished.
+   */
+  async queue(jobId: string, action: 'fix' | 'retry', options: { deleteExtras?: boolean } = {}): Promise<string> {
+    const reply = await sendControl(jobPaths(this.stateDir, jobId).dir, action, undefined, options.deleteExtras ? { deleteExtras: true } : {});
+    const message = typeof reply.message === 'string' ? reply.message : `${action} queued`;
+    return `job ${jobId} (pid ${reply.pid}): ${message}`;
   }
 
   /** The job's differences file, indexed for the browser. */

@@ -5,6 +5,7 @@
 import blessed from 'blessed';
 import { isAbsolute, resolve } from 'node:path';
 import { oneLine } from '../core/errors.ts';
+import { failpoint } from '../engine/failpoint.ts';
 import { isTerminal } from '../core/job-state.ts';
 import type { Summary } from '../core/summary.ts';
 import { CATEGORIES, type Category } from '../core/verdict.ts';
@@ -471,6 +472,11 @@ export class TuiApp {
     if (this.diff?.jobId === jobId) void this.openDifferences(jobId, true);
   }
 
+  /** Whether a process (this one or another) runs the job now. */
+  private isRunning(jobId: string): boolean {
+    return this.ws.running(jobId) !== undefined || this.jobs.find((j) => j.record.id === jobId)?.live === true;
+  }
+
   pauseOrResume(): void {
     const id = this.targetJobId();
     if (!id) return;
@@ -526,6 +532,14 @@ export class TuiApp {
     const id = this.targetJobId();
     if (!id) return;
     const stay = this.view === 'differences';
+    if (this.isRunning(id)) {
+      if (action === 'retry') {
+        void this.ws.queue(id, 'retry').then((m) => this.notify(m), (err: unknown) => this.notify(oneLine(err)));
+      } else {
+        this.notify(`job ${id} is running; ${action === 'resume' ? 'it needs no resume' : 're-verify once it has finished'}`);
+      }
+      return;
+    }
     try {
       const job = await this.ws.act(id, action, keys ? { keys } : {});
       this.notify(`job ${id}: ${action === 'reverify' ? 're-verify' : action} started${keys ? ` (${keys.length} keys)` : ''}`);
@@ -727,7 +741,9 @@ export class TuiApp {
     const f = dlg.fix!;
     if (!id) return;
     const start = () =>
-      void this.ws.act(id, 'fix', { ...(f.keys ? { keys: f.keys } : {}), deleteExtras: dlg.deleteExtras === true }).then(
+      this.isRunning(id)
+        ? void this.ws.queue(id, 'fix', { deleteExtras: dlg.deleteExtras === true }).then((m) => this.notify(m), (err: unknown) => this.notify(oneLine(err)))
+        : void this.ws.act(id, 'fix', { ...(f.keys ? { keys: f.keys } : {}), deleteExtras: dlg.deleteExtras === true }).then(
         (job) => {
           this.notify(`job ${id}: fix started`);
           job.done.then(
@@ -853,6 +869,7 @@ export class TuiApp {
   private renderIfDirty(): void {
     if (!this.dirty || this.destroyed) return;
     this.dirty = false;
+    failpoint('tui:render');
     this.render();
     this.screen.render();
   }

@@ -8,8 +8,6 @@
 // estimate and again to ingest.)
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,100 +17,9 @@ import { controlSocketPath, sendControl, serveControl } from '../../src/engine/c
 import { isS3migError } from '../../src/core/errors.ts';
 import { MD5_A, MD5_B, tempDir, writeInventory, type LineSpec } from '../helpers.ts';
 import { endOf, jobIdOf, mcHost, runS3mig, spawnS3mig } from '../live-harness.ts';
+import { startStub, type Stub } from '../stub-s3.ts';
 
 const SECRET = 'stub-secret-never-shown';
-
-// ---------------------------------------------------------------------------------------------
-// A stub S3 endpoint: one bucket of counter-named keys; the listing stops answering at `holdFrom`
-// ---------------------------------------------------------------------------------------------
-
-interface Stub {
-  endpoint: string;
-  /** Resolves when the first request at or past `holdFrom` arrives (and is held). */
-  held: Promise<void>;
-  /** Answers the held requests and every later one. */
-  release(): void;
-}
-
-const keyOf = (i: number) => `obj-${String(i).padStart(6, '0')}`;
-const xml = (s: string) => s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
-
-async function startStub(t: TestContext, keys: number, holdFrom: number): Promise<Stub> {
-  const all = Array.from({ length: keys }, (_, i) => keyOf(i));
-  /** The first index whose key is above `after` (or, `orEqual`, not below it); keys are ASCII, so < is byte order. */
-  const above = (after: string, orEqual = false) => {
-    let lo = 0;
-    let hi = all.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (all[mid]! < after || (!orEqual && all[mid] === after)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-  let holding = true;
-  let heldSeen: () => void = () => undefined;
-  const held = new Promise<void>((resolve) => (heldSeen = resolve));
-  const waiting: (() => void)[] = [];
-
-  const page = (bucket: string, q: URLSearchParams, res: ServerResponse) => {
-    const prefix = q.get('prefix') ?? '';
-    const maxKeys = Math.min(1000, Number(q.get('max-keys') ?? 1000));
-    let i = Math.max(above(q.get('continuation-token') ?? q.get('start-after') ?? ''), above(prefix, true));
-    const out: string[] = [];
-    for (; i < all.length && out.length < maxKeys && all[i]!.startsWith(prefix); i++) out.push(all[i]!);
-    const truncated = i < all.length && all[i]!.startsWith(prefix);
-    const body =
-      '<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
-      `<Name>${xml(bucket)}</Name><Prefix>${xml(prefix)}</Prefix><KeyCount>${out.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys>` +
-      (q.get('encoding-type') ? `<EncodingType>${xml(q.get('encoding-type')!)}</EncodingType>` : '') +
-      `<IsTruncated>${truncated}</IsTruncated>` +
-      (truncated ? `<NextContinuationToken>${xml(out.at(-1)!)}</NextContinuationToken>` : '') +
-      out
-        .map((k) => `<Contents><Key>${k}</Key><LastModified>2025-03-04T10:15:30.512Z</LastModified><ETag>&quot;${MD5_A}&quot;</ETag><Size>5</Size><StorageClass>STANDARD</StorageClass></Contents>`)
-        .join('') +
-      '</ListBucketResult>';
-    res.writeHead(200, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  };
-
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://stub');
-    const bucket = url.pathname.split('/')[1] ?? '';
-    const q = url.searchParams;
-    if (req.method !== 'GET' || q.get('list-type') !== '2' || bucket !== 'bkt') {
-      const body = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NotImplemented</Code><Message>stub: ListObjectsV2 of bucket bkt only</Message></Error>';
-      res.writeHead(501, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-      return;
-    }
-    const first = above(q.get('continuation-token') ?? q.get('start-after') ?? '');
-    if (holding && first >= holdFrom && Number(q.get('max-keys') ?? 1000) > 1) {
-      waiting.push(() => {
-        if (!res.destroyed) page(bucket, q, res);
-      });
-      heldSeen();
-      return;
-    }
-    page(bucket, q, res);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.after(
-    () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  );
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    held,
-    release() {
-      holding = false;
-      for (const answer of waiting.splice(0)) answer();
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Running s3mig
@@ -370,7 +277,7 @@ test('serveControl: one server per job, malformed requests answered with ok:fals
   const lines = String((await raw).stdout).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.deepEqual(lines, [
     { ok: false, error: 'the request is not JSON' },
-    { ok: false, error: 'unknown action "resume" (pause, cancel or status)' },
+    { ok: false, error: 'unknown action "resume" (pause, cancel, status, fix or retry)' },
     { ok: false, error: '"from" must be the pid of the asking process' },
     { ok: false, error: 'the request is not a JSON object' },
   ]);
