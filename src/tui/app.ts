@@ -27,8 +27,7 @@ import {
   gauges,
   headerLines,
   helpRows,
-  jobRows,
-  JOB_COLUMNS,
+  jobTable,
   logLine,
   outcomeLine,
 } from './presenters.ts';
@@ -162,8 +161,10 @@ export class TuiApp {
   private jobs: JobEntry[] = [];
   private jobCursor = 0;
   private jobViews = new Map<string, JobView>();
-  /** The job the dashboard shows, and its log follower. */
-  private current: { jobId: string; follower: EventFollower } | undefined;
+  /** The job the dashboard shows. */
+  private current: { jobId: string } | undefined;
+  /** Event-log followers: of the job on the dashboard and of every job a process runs (the list's live view). */
+  private readonly followers = new Map<string, EventFollower>();
   private diff: DiffState | undefined;
   private dialog: Dialog | undefined;
   private notice = '';
@@ -221,10 +222,12 @@ export class TuiApp {
     this.timers.push(setInterval(() => this.renderIfDirty(), Math.max(16, Math.round(1000 / fps))));
     this.timers.push(
       setInterval(() => {
-        const v = this.current && this.jobViews.get(this.current.jobId);
-        if (v && !isTerminal(v.state as never)) {
-          sampleThroughput(v, Date.now());
-          this.requestRender();
+        for (const id of this.followers.keys()) {
+          const v = this.jobViews.get(id);
+          if (v && v.state !== 'unknown' && !isTerminal(v.state)) {
+            sampleThroughput(v, Date.now());
+            this.requestRender();
+          }
         }
       }, 1000),
     );
@@ -268,7 +271,8 @@ export class TuiApp {
     if (this.destroyed) return;
     this.destroyed = true;
     for (const t of this.timers) clearInterval(t);
-    void this.current?.follower.close();
+    for (const f of this.followers.values()) void f.close();
+    this.followers.clear();
     void this.diff?.view.close();
     this.screen.destroy();
   }
@@ -429,39 +433,60 @@ export class TuiApp {
       const { jobs } = await this.ws.list();
       // Newest first, as the presenter sorts them.
       const selected = this.selectedJob()?.record.id;
-      this.jobs = jobs.sort((a, b) => (a.record.createdAt < b.record.createdAt ? 1 : a.record.createdAt > b.record.createdAt ? -1 : 0));
+      // The order of the presenter's table: newest first, then by id.
+      this.jobs = jobs.sort((a, b) =>
+        a.record.createdAt === b.record.createdAt ? (a.record.id < b.record.id ? 1 : -1) : a.record.createdAt < b.record.createdAt ? 1 : -1,
+      );
       if (selected) this.jobCursor = Math.max(0, this.jobs.findIndex((j) => j.record.id === selected));
       this.jobCursor = clamp(this.jobCursor, 0, this.jobs.length - 1);
+      this.syncFollowers();
       this.requestRender();
     } catch (err) {
       this.notify(`cannot list jobs: ${oneLine(err)}`);
     }
   }
 
-  openDashboard(jobId: string): void {
-    if (this.current?.jobId !== jobId) {
-      void this.current?.follower.close();
-      const view = initialJobView(jobId);
-      const entry = this.jobs.find((j) => j.record.id === jobId);
-      if (entry) applyRecord(view, entry.record);
-      this.jobViews.set(jobId, view);
-      const follower = this.ws.follow(
-        jobId,
-        (events) => {
-          const v = this.jobViews.get(jobId);
-          if (!v) return;
-          let reload = false;
-          for (const e of events) {
-            applyEvent(v, e);
-            if (e.type === 'summary') reload = true;
-          }
-          if (reload) this.onJobFinished(jobId);
-          this.requestRender();
-        },
-        (err) => this.notify(`event log: ${oneLine(err)}`),
-      );
-      this.current = { jobId, follower };
+  /** Builds a job's view from its event log, from the start, and keeps it live. */
+  private follow(jobId: string): void {
+    if (this.followers.has(jobId) || this.destroyed) return;
+    const view = initialJobView(jobId);
+    const entry = this.jobs.find((j) => j.record.id === jobId);
+    if (entry) applyRecord(view, entry.record);
+    this.jobViews.set(jobId, view);
+    const follower = this.ws.follow(
+      jobId,
+      (events) => {
+        const v = this.jobViews.get(jobId);
+        if (!v) return;
+        let finished = false;
+        for (const e of events) {
+          applyEvent(v, e);
+          if (e.type === 'summary') finished = true;
+        }
+        if (finished) this.onJobFinished(jobId);
+        this.requestRender();
+      },
+      (err) => this.notify(`event log of ${jobId}: ${oneLine(err)}`),
+    );
+    this.followers.set(jobId, follower);
+  }
+
+  /** Follows the jobs that run now and the one on screen; stops following the others. */
+  private syncFollowers(): void {
+    const keep = new Set(this.jobs.filter((j) => j.live).map((j) => j.record.id));
+    if (this.current) keep.add(this.current.jobId);
+    for (const id of keep) this.follow(id);
+    for (const [id, f] of this.followers) {
+      if (!keep.has(id)) {
+        void f.close();
+        this.followers.delete(id);
+      }
     }
+  }
+
+  openDashboard(jobId: string): void {
+    this.current = { jobId };
+    this.follow(jobId);
     this.view = 'dashboard';
     this.requestRender();
   }
@@ -900,19 +925,16 @@ export class TuiApp {
   private renderJobs(W: number, H: number): void {
     this.renderHeaderText([`jobs of ${this.ws.stateDir}`, `${this.jobs.length} job${this.jobs.length === 1 ? '' : 's'}; enter opens one`], W);
     const items: JobListItem[] = this.jobs.map((j) => ({ record: j.record, live: j.live, ...(j.pid !== undefined ? { pid: j.pid } : {}), ...(this.jobViews.has(j.record.id) ? { view: this.jobViews.get(j.record.id)! } : {}) }));
-    const rows = jobRows(items, Date.now());
     const inner = W - 2;
-    const fixed = JOB_COLUMNS.reduce((n, c) => n + (c.width === 'rest' ? 0 : c.width + 1), 0);
-    const widths = JOB_COLUMNS.map((c) => (c.width === 'rest' ? Math.max(8, inner - fixed) : c.width));
-    const aligns = JOB_COLUMNS.map((c) => c.align ?? 'left');
+    const table = jobTable(items, Date.now(), inner);
     const h = Math.max(1, H - 3 - 1 - 2);
-    const top = clamp(this.jobCursor - h + 2, 0, Math.max(0, rows.length - (h - 1)));
-    const lines = [this.bold(escapeTags(truncate(columns(JOB_COLUMNS.map((c) => c.title), widths, aligns), inner)))];
-    rows.slice(top, top + h - 1).forEach((r, i) => {
-      const line = escapeTags(truncate(columns(r, widths, aligns), inner));
+    const top = clamp(this.jobCursor - h + 2, 0, Math.max(0, table.lines.length - (h - 1)));
+    const lines = [this.bold(escapeTags(table.header))];
+    table.lines.slice(top, top + h - 1).forEach((row, i) => {
+      const line = escapeTags(pad(row, inner));
       lines.push(top + i === this.jobCursor ? `{inverse}${line}{/inverse}` : line);
     });
-    if (rows.length === 0) lines.push('', '  No jobs yet. Start one with: s3mig migrate SRC DST (or s3mig demo)');
+    if (table.lines.length === 0) lines.push('', '  No jobs yet. Start one with: s3mig migrate SRC DST (or s3mig demo)');
     Object.assign(this.list, { top: 3, left: 0, width: W, height: H - 4 });
     this.list.setLabel(' Jobs ');
     this.setLines(this.list, lines);
