@@ -71,6 +71,11 @@ export class Workspace {
     }
   }
 
+  /** One job as `list` gives it, read and probed now. */
+  async entry(jobId: string): Promise<JobEntry> {
+    return this.entryOf(await this.record(jobId));
+  }
+
   async record(jobId: string): Promise<JobRecord> {
     return readJobRecord(this.stateDir, jobId);
   }

@@ -251,10 +251,14 @@ export class TuiApp {
       if (e.type === 'job:created') show(e.jobId);
     });
     job.done.then(
-      (summary) => (this.result = { summary }),
+      (summary) => {
+        this.result = { summary };
+        void this.refreshJobs();
+      },
       (error: unknown) => {
         this.result = { error };
         this.notify(`job stopped: ${oneLine(error)}`);
+        void this.refreshJobs();
       },
     );
   }
@@ -497,30 +501,33 @@ export class TuiApp {
     if (this.diff?.jobId === jobId) void this.openDifferences(jobId, true);
   }
 
-  /** Whether a process (this one or another) runs the job now. */
-  private isRunning(jobId: string): boolean {
-    return this.ws.running(jobId) !== undefined || this.jobs.find((j) => j.record.id === jobId)?.live === true;
+  /** Whether a process (this one or another) runs the job now (asked now: the list may be 2 s old). */
+  private async isRunning(jobId: string): Promise<boolean> {
+    if (this.ws.running(jobId)) return true;
+    return (await this.ws.entry(jobId).catch(() => undefined))?.live === true;
   }
 
-  pauseOrResume(): void {
+  /** p: pause a job that runs (here or in another process), resume one that is paused or was interrupted. */
+  async pauseOrResume(): Promise<void> {
     const id = this.targetJobId();
     if (!id) return;
-    const entry = this.jobs.find((j) => j.record.id === id);
-    const state = this.ws.running(id)?.state ?? entry?.record.state;
-    if (this.ws.running(id) || entry?.live) {
-      void this.ws.request(id, 'pause').then((m) => this.notify(m), (err: unknown) => this.notify(oneLine(err)));
-    } else if (state === 'paused' || (state && !isTerminal(state))) {
-      void this.act('resume');
+    // Fresh: the list is refreshed every 2 s, and a job may have stopped since.
+    const entry = await this.ws.entry(id);
+    const state = entry.record.state;
+    if (entry.live) {
+      this.notify(await this.ws.request(id, 'pause'));
+    } else if (state === 'paused' || !isTerminal(state)) {
+      await this.act('resume');
     } else {
-      this.notify(`job ${id} is ${state ?? 'unknown'}: nothing to pause or resume`);
+      this.notify(`job ${id} is ${state}: nothing to pause or resume`);
     }
+    void this.refreshJobs();
   }
 
-  askCancel(): void {
+  async askCancel(): Promise<void> {
     const id = this.targetJobId();
     if (!id) return;
-    const entry = this.jobs.find((j) => j.record.id === id);
-    if (!this.ws.running(id) && !entry?.live) {
+    if (!(await this.isRunning(id))) {
       this.notify(`job ${id} is not running`);
       return;
     }
@@ -557,7 +564,7 @@ export class TuiApp {
     const id = this.targetJobId();
     if (!id) return;
     const stay = this.view === 'differences';
-    if (this.isRunning(id)) {
+    if (await this.isRunning(id)) {
       if (action === 'retry') {
         void this.ws.queue(id, 'retry').then((m) => this.notify(m), (err: unknown) => this.notify(oneLine(err)));
       } else {
@@ -765,8 +772,8 @@ export class TuiApp {
     const id = this.targetJobId();
     const f = dlg.fix!;
     if (!id) return;
-    const start = () =>
-      this.isRunning(id)
+    const start = async () =>
+      (await this.isRunning(id))
         ? void this.ws.queue(id, 'fix', { deleteExtras: dlg.deleteExtras === true }).then((m) => this.notify(m), (err: unknown) => this.notify(oneLine(err)))
         : void this.ws.act(id, 'fix', { ...(f.keys ? { keys: f.keys } : {}), deleteExtras: dlg.deleteExtras === true }).then(
         (job) => {
@@ -787,11 +794,11 @@ export class TuiApp {
         title: ' Delete? ',
         dangerous: true,
         lines: [`Delete ${f.deletes} object${f.deletes === 1 ? '' : 's'} from the destination?`, 'They exist only there. This cannot be undone.', '', '[y] delete and fix   [n] cancel'],
-        onConfirm: start,
+        onConfirm: () => void start().catch((err: unknown) => this.notify(oneLine(err))),
       });
       return;
     }
-    start();
+    void start().catch((err: unknown) => this.notify(oneLine(err)));
   }
 
   askExport(): void {

@@ -12,6 +12,9 @@ import { Workspace } from '../../src/engine/workspace.ts';
 import { HANDLERS, runTui, type TuiResult } from '../../src/tui/app.ts';
 import { KEYMAP } from '../../src/tui/keymap.ts';
 import type { Summary } from '../../src/core/summary.ts';
+import { MD5_A, tempDir, writeInventory } from '../helpers.ts';
+import { endOf, mcHost, spawnS3mig } from '../live-harness.ts';
+import { startStub } from '../stub-s3.ts';
 
 const SAMPLES = fileURLToPath(new URL('../../sample-data/', import.meta.url));
 
@@ -136,6 +139,28 @@ test('jobs list, dashboard, differences browser: filter, search, detail, marks, 
   assert.deepEqual(JSON.parse(marks.trim().split('\n').pop()!).mark, 'ignore');
   assert.equal(JSON.parse(marks.trim().split('\n').pop()!).key, target.key);
 
+  // Export: another directory, differences.ndjson left out; the mark is in the exported reports.
+  s.press('e');
+  await s.waitFor((x) => x.includes('Export reports') && x.includes('Directory:'), 'the export dialog');
+  const exportDir = join(stateDir, '..', 'exported');
+  s.press('\x15'); // C-u clears the field
+  s.term.input.write(exportDir);
+  await s.waitFor((x) => x.includes('exported▏'), 'the typed directory');
+  s.press('tab', 'tab');
+  await s.waitFor((x) => /> \[x\] differences\.ndjson/.test(x), 'the ndjson option');
+  s.press('space');
+  await s.waitFor((x) => /> \[ \] differences\.ndjson/.test(x), 'the ndjson option off');
+  s.press('enter');
+  await s.waitFor((x) => x.includes(`exported 4 files to ${exportDir}`) || x.includes('exported 4 files'), 'the export notice');
+  const csv = await readFile(join(exportDir, 'differences.csv'), 'utf8');
+  assert.ok(csv.split(/\r?\n/)[0]!.endsWith(',review_mark'));
+  assert.ok(csv.split(/\r?\n/).some((l) => l.includes(fragment) && l.endsWith(',ignore')), 'the mark is in the exported CSV');
+  const summaryOut = JSON.parse(await readFile(join(exportDir, 'summary.json'), 'utf8')) as Summary;
+  assert.equal(summaryOut.reviewMarks?.ignore, 1);
+  assert.deepEqual(summaryOut.counts, summary.counts, 'marks change no verdict');
+  await readFile(join(exportDir, 'fix.sh'), 'utf8');
+  await assert.rejects(readFile(join(exportDir, 'differences.ndjson'), 'utf8'), /ENOENT/);
+
   s.press('?');
   text = await s.waitFor((x) => x.includes('Keys: differences'), 'the help overlay');
   for (const b of KEYMAP.filter((k) => k.scope === 'differences')) assert.ok(text.includes(b.description), `help lacks "${b.description}"`);
@@ -158,4 +183,27 @@ test('a resize redraws at the new size; NO_COLOR draws without colours', async (
   assert.ok(text.split('\n').every((l) => l.length <= 120));
   // Colours are SGR 30-37/90-97 (fg) and 38;5;N; NO_COLOR allows none.
   assert.doesNotMatch(s.term.written(), /\x1b\[(?:[0-9;]*;)?(?:3[0-7]|9[0-7]|38;5;\d+)(?:;[0-9;]*)?m/);
+});
+
+test('a job another process runs: live in the list and on its dashboard from its event log; p pauses it through its control socket', async (t) => {
+  const dir = await tempDir(t);
+  const stub = await startStub(t, 112_000, 111_000);
+  t.after(() => stub.release());
+  await writeInventory(dir, 'dst.ndjson', [{ key: 'obj-000000', size: 5, etag: MD5_A }]);
+  const stateDir = join(dir, 'state');
+  const child = spawnS3mig(t, dir, ['reconcile', 'stub/bkt', 'inventory:dst.ndjson', '--headless', '--list-concurrency', '1', '--report-dir', 'rep', '--state-dir', stateDir], {
+    MC_HOST_stub: mcHost(stub.endpoint, 'stub-secret', 'STUBKEY'),
+  });
+  await stub.held;
+  const s = await open(t, stateDir);
+  await s.waitFor((x) => /● collecting-inventory/.test(x), 'the job marked as run by a process');
+  s.press('enter');
+  const text = await s.waitFor((x) => x.includes('collecting-inventory') && /source\s+\S+\s+101,000 entries|source\s+\S+\s+1[01]\d,\d{3}/.test(x), 'its progress from its event log');
+  assert.ok(!text.includes('stub-secret'));
+  s.press('p');
+  await s.waitFor((x) => x.includes('pause requested (pid'), 'the request answered');
+  const result = await endOf(child);
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /paused by request from pid/);
+  await s.waitFor((x) => / paused\b/.test(x), 'the pause seen in its event log');
 });

@@ -118,6 +118,30 @@ test('the demo in a terminal: dashboard, help, filter, fix with confirmation, re
   assert.deepEqual(reverified.counts, fixed.counts);
   await s.waitForScreen((x) => x.includes('re-verify done'), 'the re-verify notice');
 
+  // Deleting an extra: an option of the fix dialog, with its own confirmation.
+  for (const label of ['etag mismatch', 'unverified', 'all', 'missing', 'extra']) {
+    s.press('t');
+    await s.waitForScreen((x) => x.includes(`differences of ${jobId}: ${label},`), `the ${label} filter`);
+  }
+  const extraKey = reportRows.find((r) => r.category === 'extra')!.key;
+  s.press('/');
+  await s.waitForScreen((x) => x.includes('Search keys'), 'the search prompt');
+  s.type(extraKey);
+  s.press('enter');
+  await s.waitForScreen((x) => x.includes(`search "${extraKey}"`), 'the extra found');
+  s.press('space');
+  await s.waitForScreen((x) => x.includes('1 selected'), 'the extra selected');
+  s.press('f');
+  await s.waitForScreen((x) => x.includes('[ ] also delete the 1 extra object'), 'the fix dialog with the delete option');
+  s.press('space');
+  await s.waitForScreen((x) => x.includes('[x] also delete the 1 extra object') && x.includes('delete 1 object(s)'), 'deletion chosen');
+  s.press('y');
+  await s.waitForScreen((x) => x.includes('Delete?') && x.includes('cannot be undone'), 'the second confirmation');
+  s.press('y');
+  const deleted = (await log.next(isSummary)) as Summary;
+  assert.equal(deleted.counts.extra, fixed.counts.extra - 1);
+  await assert.rejects(dst.client.send(new HeadObjectCommand({ Bucket: record.dest.bucket!, Key: record.dest.prefix + extraKey })), /NotFound|404/);
+
   // Quit: nothing runs, so no question; the demo stops its servers and exits 0.
   s.press('q');
   assert.equal(await s.exited, 0);

@@ -42,6 +42,21 @@ test('quit while the job runs asks first; no keeps it running; Ctrl-C and yes pa
   const record = JSON.parse(await readFile(join(stateDir, 'jobs', id, 'job.json'), 'utf8')) as { state: string };
   assert.equal(record.state, 'collecting-inventory', 'no: the job goes on');
 
+  // Cancel asks too; no keeps it.
+  s.press('c');
+  await s.waitForScreen((x) => x.includes('Cancel the job?'), 'the cancel question');
+  s.press('n');
+  await s.waitForScreen((x) => !x.includes('Cancel the job?'), 'the cancel question closed');
+
+  // p pauses at a checkpoint; p again resumes it in this process, from that checkpoint.
+  s.press('p');
+  await s.waitForScreen((x) => new RegExp(`${id}\\s+\\S*\\s*reconcile\\s+paused|${id}.*\\bpaused\\b`).test(x), 'the job paused');
+  const paused = JSON.parse(await readFile(join(stateDir, 'jobs', id, 'job.json'), 'utf8')) as { state: string };
+  assert.equal(paused.state, 'paused');
+  s.press('p');
+  await s.waitForScreen((x) => x.includes('resume started'), 'the job resumed');
+  await s.waitForScreen((x) => new RegExp(`${id}.*collecting-inventory`).test(x), 'running again');
+
   s.press('C-c');
   await s.waitForScreen((x) => x.includes('Quit?'), 'the question again, for Ctrl-C');
   s.press('y');
