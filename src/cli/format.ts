@@ -1,7 +1,7 @@
 // Human-readable text for the terminal: the run summary, the jobs table, sizes and durations.
 import type { JobRecord } from '../core/job-record.ts';
 import type { Summary } from '../core/summary.ts';
-import { CATEGORIES, type Category } from '../core/verdict.ts';
+import { CATEGORIES, CATEGORY_LABEL } from '../core/verdict.ts';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
@@ -32,14 +32,7 @@ export function printableKey(key: string): string {
   return /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(key) ? JSON.stringify(key) : key;
 }
 
-const LABEL: Record<Category, string> = {
-  matched: 'matched',
-  missing: 'missing',
-  extra: 'extra',
-  sizeMismatch: 'size mismatch',
-  etagMismatch: 'etag mismatch',
-  unverified: 'unverified',
-};
+const LABEL = CATEGORY_LABEL;
 
 const VERDICT = {
   clean: 'CLEAN: every source object is in the destination',

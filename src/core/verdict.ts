@@ -4,6 +4,16 @@ import type { ObjectEntry } from './entry.ts';
 export const CATEGORIES = ['matched', 'missing', 'extra', 'sizeMismatch', 'etagMismatch', 'unverified'] as const;
 export type Category = (typeof CATEGORIES)[number];
 
+/** Categories in an operator's words. */
+export const CATEGORY_LABEL: Record<Category, string> = {
+  matched: 'matched',
+  missing: 'missing',
+  extra: 'extra',
+  sizeMismatch: 'size mismatch',
+  etagMismatch: 'etag mismatch',
+  unverified: 'unverified',
+};
+
 /** Categories that make a run "with differences" (exit 1). `unverified` is reported but is not one. */
 export const FAILING_CATEGORIES: readonly Category[] = ['missing', 'extra', 'sizeMismatch', 'etagMismatch'];
 

@@ -9,7 +9,7 @@ import type { TargetRecord } from '../core/job-record.ts';
 import type { EntrySnapshot } from '../core/entry.ts';
 import type { ReviewMark } from '../core/summary.ts';
 import type { CategoryCounts } from '../core/tally.ts';
-import { CATEGORIES, FAILING_CATEGORIES, isPlainEtag, type Category } from '../core/verdict.ts';
+import { CATEGORIES, CATEGORY_LABEL, FAILING_CATEGORIES, isPlainEtag, type Category } from '../core/verdict.ts';
 import { formatBytes, formatCount, formatDuration } from '../cli/format.ts';
 import { bindingsFor, keyLabel, type ActionName, type Scope } from './keymap.ts';
 import { columns, displayWidth, pad, sanitize, truncate, truncateMiddle } from './text.ts';
@@ -24,14 +24,7 @@ export interface Gauge {
   text: string;
 }
 
-export const CATEGORY_LABEL: Record<Category, string> = {
-  matched: 'matched',
-  missing: 'missing',
-  extra: 'extra',
-  sizeMismatch: 'size mismatch',
-  etagMismatch: 'etag mismatch',
-  unverified: 'unverified',
-};
+export { CATEGORY_LABEL };
 
 const PHASE_LABEL: Record<Phase, string> = {
   transfer: 'transfer',

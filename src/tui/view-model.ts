@@ -7,6 +7,14 @@ import type { Summary } from '../core/summary.ts';
 import { emptyCounts, type CategoryCounts, type Outcome } from '../core/tally.ts';
 import type { Category } from '../core/verdict.ts';
 
+/** An event's fields without its type and envelope: what a view keeps of the latest one. */
+type ProgressOf<T extends EngineEvent['type']> = Omit<Extract<EngineEvent, { type: T }>, 'type' | 'ts' | 'jobId'>;
+
+function fieldsOf<T extends 'transfer:progress' | 'fix:progress'>(e: Extract<EngineEvent, { type: T }>): ProgressOf<T> {
+  const { type: _type, ts: _ts, jobId: _jobId, ...fields } = e as Extract<EngineEvent, { type: 'transfer:progress' | 'fix:progress' }>;
+  return fields as unknown as ProgressOf<T>;
+}
+
 /** Throughput samples, oldest first, at most THROUGHPUT_SAMPLES of each. */
 export interface Throughput {
   objectsPerSec: number[];
@@ -52,22 +60,10 @@ export interface JobView {
   lastEventAt?: string;
   inventory: Record<'source' | 'dest', InventoryView>;
   compare: { keys: number; entries: number; totalEntries: number; rate: number; etaSeconds?: number; done: boolean };
-  transfer?: {
-    engine: 'native' | 'mc';
-    objects: number;
-    totalObjects: number;
-    bytes: number;
-    totalBytes: number;
-    copied: number;
-    started?: number;
-    failed: number;
-    skipped: number;
-    /** Bytes per second. */
-    rate: number;
-    etaSeconds?: number;
-    done: boolean;
-  };
-  fix?: { total: number; processed: number; copied: number; deleted: number; failed: number; skipped: number; leftForNative: number; bytes: number; done: boolean };
+  /** The latest transfer:progress (rate in bytes per second). */
+  transfer?: ProgressOf<'transfer:progress'>;
+  /** The latest fix:progress. */
+  fix?: ProgressOf<'fix:progress'>;
   /** Migrations with --fix: the fix round (job.json only). */
   fixRound?: number;
   counts: CategoryCounts;
@@ -190,36 +186,13 @@ export function applyEvent(view: JobView, e: EngineEvent): JobView {
       view.cumulative.bytes += growth(view, 'transfer.bytes', e.bytes);
       view.engine = e.engine;
       view.kind ??= 'migrate';
-      view.transfer = {
-        engine: e.engine,
-        objects: e.objects,
-        totalObjects: e.totalObjects,
-        bytes: e.bytes,
-        totalBytes: e.totalBytes,
-        copied: e.copied,
-        failed: e.failed,
-        skipped: e.skipped,
-        rate: e.rate,
-        done: e.done,
-        ...optional('started', e.started),
-        ...optional('etaSeconds', e.etaSeconds),
-      };
+      view.transfer = fieldsOf(e);
       break;
     }
     case 'fix:progress': {
       view.cumulative.objects += growth(view, 'fix.processed', e.processed);
       view.cumulative.bytes += growth(view, 'fix.bytes', e.bytes);
-      view.fix = {
-        total: e.total,
-        processed: e.processed,
-        copied: e.copied,
-        deleted: e.deleted,
-        failed: e.failed,
-        skipped: e.skipped,
-        leftForNative: e.leftForNative,
-        bytes: e.bytes,
-        done: e.done,
-      };
+      view.fix = fieldsOf(e);
       break;
     }
     case 'report:written':
