@@ -1024,13 +1024,15 @@ export class TuiApp {
   }
 
   /** Whether `p` would pause (the job runs) or resume it, for the footer's words. */
-  private footerContext(): { canPause?: boolean } {
+  private footerContext(): { canPause?: boolean; hide?: ActionName[] } {
     const id = this.targetJobId();
     if (!id) return {};
     const entry = this.jobs.find((j) => j.record.id === id);
-    const state = this.ws.running(id)?.state ?? entry?.record.state;
     if (this.ws.running(id) || entry?.live) return { canPause: true };
-    return state === 'paused' ? { canPause: false } : {};
+    const state = entry?.record.state;
+    if (state === 'paused') return { canPause: false, hide: ['cancel'] };
+    // A finished job has nothing to pause or cancel.
+    return state && isTerminal(state) ? { hide: ['pause', 'cancel'] } : { canPause: false, hide: ['cancel'] };
   }
 
   private renderFooter(W: number): void {
