@@ -209,6 +209,7 @@ export class TuiApp {
     this.list = box({ border: 'line' });
     this.footer = box({ bottom: 0, left: 0, height: 1, width: '100%' });
     this.popup = box({ border: 'line', hidden: true, top: 'center', left: 'center' });
+    for (const el of [this.progress, this.counts, this.throughput, this.log]) dropLabelRedraw(el);
     this.screen.on('keypress', (ch: string | undefined, key: blessed.Widgets.Events.IKeyEventArg) => this.onKey(ch, key));
     this.screen.on('resize', () => this.requestRender());
   }
@@ -918,6 +919,27 @@ export class TuiApp {
     this.renderDialog(W, H);
   }
 
+  /**
+   * Moves and sizes an element only where that changes anything: blessed redraws the whole screen, outside
+   * the throttle, for a labelled element it is told to resize.
+   */
+  private place(el: blessed.Widgets.BoxElement, pos: { top: number; left: number; width: number; height: number }): void {
+    const current = el.position as unknown as Record<string, unknown>;
+    for (const k of ['top', 'left', 'width', 'height'] as const) {
+      if (current[k] !== pos[k]) el[k] = pos[k];
+    }
+  }
+
+  private readonly labels = new Map<blessed.Widgets.BoxElement, string>();
+
+  private label(el: blessed.Widgets.BoxElement, text: string): void {
+    if (this.labels.get(el) === text) return;
+    const first = !this.labels.has(el);
+    this.labels.set(el, text);
+    el.setLabel(text);
+    if (first) dropLabelRedraw(el);
+  }
+
   private setLines(el: blessed.Widgets.BoxElement, lines: string[]): void {
     el.setContent(lines.join('\n'));
   }
@@ -942,8 +964,8 @@ export class TuiApp {
       lines.push(top + i === this.jobCursor ? `{inverse}${line}{/inverse}` : line);
     });
     if (table.lines.length === 0) lines.push('', '  No jobs yet. Start one with: s3mig migrate SRC DST (or s3mig demo)');
-    Object.assign(this.list, { top: 3, left: 0, width: W, height: H - 4 });
-    this.list.setLabel(' Jobs ');
+    this.place(this.list, { top: 3, left: 0, width: W, height: H - 4 });
+    this.label(this.list, ' Jobs ');
     this.setLines(this.list, lines);
     this.list.show();
   }
@@ -969,11 +991,11 @@ export class TuiApp {
     gaugeLines.push(escapeTags(truncate(etaText(v), inner)));
     const outcome = outcomeLine(v);
     if (outcome) gaugeLines.push(this.paint(escapeTags(truncate(outcome, inner)), v.summary?.outcome === 'clean' ? 'green' : v.summary?.outcome === 'incomplete' ? 'red' : 'yellow'));
-    Object.assign(this.progress, { top: 3, left: 0, width: progW, height: progH });
+    this.place(this.progress, { top: 3, left: 0, width: progW, height: progH });
     this.setLines(this.progress, gaugeLines);
     const cw = countsW - 2;
     const countLines = countsRows(v).map(([label, n, bytes]) => escapeTags(columns([label, n, bytes], [13, 9, Math.max(0, cw - 24)], ['left', 'right', 'right'])));
-    Object.assign(this.counts, { top: 3, left: progW, width: countsW, height: progH });
+    this.place(this.counts, { top: 3, left: progW, width: countsW, height: progH });
     this.setLines(this.counts, countLines);
     const spH = 4;
     const sw = W - 2 - 24;
@@ -983,7 +1005,7 @@ export class TuiApp {
       `${pad('objects/s', 10)} ${this.paint(sparkline(t.objectsPerSec, sw, !this.color), 'green')} ${pad(Math.round(last(t.objectsPerSec)).toLocaleString('en-US'), 12, 'right')}`,
       `${pad('MB/s', 10)} ${this.paint(sparkline(t.bytesPerSec.map((b) => b / 1e6), sw, !this.color), 'magenta')} ${pad((last(t.bytesPerSec) / 1e6).toFixed(1), 12, 'right')}`,
     ];
-    Object.assign(this.throughput, { top: 3 + progH, left: 0, width: W, height: spH });
+    this.place(this.throughput, { top: 3 + progH, left: 0, width: W, height: spH });
     this.setLines(this.throughput, spark);
     const logTop = 3 + progH + spH;
     const logH = Math.max(3, H - 1 - logTop);
@@ -992,7 +1014,7 @@ export class TuiApp {
       const line = escapeTags(truncate(logLine(e), W - 2));
       return e.level === 'error' ? this.paint(line, 'red') : e.level === 'warn' ? this.paint(line, 'yellow') : line;
     });
-    Object.assign(this.log, { top: logTop, left: 0, width: W, height: logH });
+    this.place(this.log, { top: logTop, left: 0, width: W, height: logH });
     this.setLines(this.log, logLines);
     for (const el of [this.progress, this.counts, this.throughput, this.log]) el.show();
   }
@@ -1017,8 +1039,8 @@ export class TuiApp {
       lines.push(i === d.cursor ? `{inverse}${line}{/inverse}` : line);
     }
     if (d.filtered.length === 0) lines.push('', `  No ${filterLabel(filter)} differences.`);
-    Object.assign(this.list, { top: 2, left: 0, width: W, height: H - 3 });
-    this.list.setLabel(` ${d.cursor + 1 > d.filtered.length ? 0 : d.cursor + 1}/${d.filtered.length} `);
+    this.place(this.list, { top: 2, left: 0, width: W, height: H - 3 });
+    this.label(this.list, ` ${d.cursor + 1 > d.filtered.length ? 0 : d.cursor + 1}/${d.filtered.length} `);
     this.setLines(this.list, lines);
     this.list.show();
   }
@@ -1050,8 +1072,8 @@ export class TuiApp {
     const lines = d.kind === 'fix' ? this.fixLines(d) : d.kind === 'export' ? this.exportLines(d) : d.kind === 'prompt' ? [...d.lines, '', `/${d.value ?? ''}▏`] : d.lines;
     const width = Math.min(W - 2, Math.max(40, ...lines.map((l) => l.length + 4)));
     const height = Math.min(H - 2, lines.length + 2);
-    Object.assign(this.popup, { width, height, top: Math.max(0, Math.floor((H - height) / 2)), left: Math.max(0, Math.floor((W - width) / 2)) });
-    this.popup.setLabel(d.title);
+    this.place(this.popup, { width, height, top: Math.max(0, Math.floor((H - height) / 2)), left: Math.max(0, Math.floor((W - width) / 2)) });
+    this.label(this.popup, d.title);
     this.popup.style.border = this.color ? { fg: d.dangerous ? 'red' : 'yellow' } : {};
     this.setLines(
       this.popup,
@@ -1060,6 +1082,15 @@ export class TuiApp {
     this.popup.show();
     this.popup.setFront();
   }
+}
+
+/**
+ * blessed moves a box's label on every resize of the box with a full redraw of its own, outside the
+ * throttle; our boxes never scroll, so the label's place never changes: that redraw is dropped.
+ */
+function dropLabelRedraw(el: blessed.Widgets.BoxElement): void {
+  const own = el as unknown as { _labelResize?: () => void };
+  if (own._labelResize) el.removeListener('resize', own._labelResize);
 }
 
 function clamp(n: number, lo: number, hi: number): number {

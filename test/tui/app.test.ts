@@ -2,10 +2,11 @@
 // sample inventories is listed, opened, browsed, filtered, searched and marked; help and resize; NO_COLOR.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { runReconcile } from '../../src/engine/reconcile-job.ts';
 import { Workspace } from '../../src/engine/workspace.ts';
@@ -59,11 +60,11 @@ interface Session {
   done: Promise<TuiResult>;
 }
 
-async function open(t: TestContext, stateDir: string, options: { columns?: number; rows?: number; noColor?: boolean } = {}): Promise<Session> {
+async function open(t: TestContext, stateDir: string, options: { columns?: number; rows?: number; noColor?: boolean; fps?: number } = {}): Promise<Session> {
   const term = fakeTerminal(options.columns ?? 80, options.rows ?? 24);
   const ws = new Workspace(stateDir);
   let app: Session['app'] | undefined;
-  const done = runTui({ workspace: ws, input: term.input, output: term.output, noColor: options.noColor ?? false, fps: 50, onStart: (a) => (app = a as unknown as Session['app']) });
+  const done = runTui({ workspace: ws, input: term.input, output: term.output, noColor: options.noColor ?? false, fps: options.fps ?? 50, onStart: (a) => (app = a as unknown as Session['app']) });
   t.after(async () => {
     term.input.write('q');
     await done.catch(() => undefined);
@@ -206,4 +207,27 @@ test('a job another process runs: live in the list and on its dashboard from its
   assert.equal(result.code, 2);
   assert.match(result.stderr, /paused by request from pid/);
   await s.waitFor((x) => / paused\b/.test(x), 'the pause seen in its event log');
+});
+
+test('rendering is throttled to 10 frames a second however many events arrive, one by one or at once', async (t) => {
+  const { stateDir, summary } = await finishedJob(t);
+  const s = await open(t, stateDir, { fps: 10 });
+  await s.waitFor((x) => x.includes(summary.job), 'the job in the list');
+  s.press('enter');
+  await s.waitFor((x) => x.includes('Verdicts'), 'the dashboard');
+  let frames = 0;
+  const count = () => frames++;
+  s.app.screen.on('render', count);
+  t.after(() => s.app.screen.off('render', count));
+  const ts = new Date().toISOString();
+  const line = (i: number) =>
+    JSON.stringify({ type: 'compare:progress', ts, jobId: summary.job, keys: i * 7, entries: i * 14, totalEntries: 70_000, rate: 1000, counts: { ...summary.counts, matched: i }, done: false }) + '\n';
+  const events = join(stateDir, 'jobs', summary.job, 'events.ndjson');
+  const t0 = performance.now();
+  // Five hundred appends one after another (each one the follower may deliver alone), then 4,500 at once.
+  for (let i = 1; i <= 500; i++) await appendFile(events, line(i));
+  await appendFile(events, Array.from({ length: 4_500 }, (_, k) => line(501 + k)).join(''));
+  await s.waitFor((x) => x.includes('35,000 keys'), 'the last event on screen');
+  const seconds = (performance.now() - t0) / 1000;
+  assert.ok(frames <= Math.ceil(seconds * 10) + 2, `${frames} frames in ${seconds.toFixed(2)} s for 5,000 events`);
 });
