@@ -985,7 +985,8 @@ export class TuiApp {
     const progH = Math.max(gs.length + 2, 8) + 2;
     const inner = progW - 2;
     const labelW = Math.min(12, Math.max(...gs.map((g) => g.label.length), 6));
-    const barW = Math.max(10, Math.floor((inner - labelW - 2) * 0.4));
+    // The text gets about 26 cells first ('17.4 MiB / 17.4 MiB  100%'); the bar the rest, at most 40 %.
+    const barW = Math.max(6, Math.min(Math.floor((inner - labelW - 2) * 0.4), inner - labelW - 2 - 26));
     const textW = Math.max(0, inner - labelW - barW - 2);
     const gaugeLines = gs.map((g) => `${escapeTags(pad(g.label, labelW))} ${this.paint(bar(g.ratio, barW, !this.color), g.ratio === 1 ? 'green' : 'cyan')} ${escapeTags(pad(g.text, textW))}`);
     gaugeLines.push(escapeTags(truncate(etaText(v), inner)));
