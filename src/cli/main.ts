@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { S3migError, isS3migError, oneLine } from '../core/errors.ts';
+import { parseRate } from '../core/rate-limit.ts';
 import { jobPaths, listJobs, resolveStateDir } from '../store/state-dir.ts';
 import { EventBus, type EngineEvent } from '../engine/events.ts';
 import { resumeJob, rewriteReports, runReconcile } from '../engine/reconcile-job.ts';
@@ -227,12 +228,14 @@ interface MigrateArgs extends CommonArgs, LiveArgs {
   'newer-than'?: string;
   'older-than'?: string;
   concurrency?: number;
+  'limit-upload'?: string;
   headless?: boolean;
 }
 
 async function migrateCommand(io: Io, args: MigrateArgs): Promise<number> {
   checkLiveArgs(args);
   checkCount('--concurrency', args.concurrency);
+  const limitUpload = args['limit-upload'] !== undefined ? parseRate(String(args['limit-upload'])) : undefined;
   const { runMigrate } = await import('../engine/reconcile-job.ts');
   const stateDir = resolveStateDir(args['state-dir']);
   const run: JobRun = (bus, signal) =>
@@ -250,6 +253,7 @@ async function migrateCommand(io: Io, args: MigrateArgs): Promise<number> {
       ...(args['newer-than'] !== undefined ? { newerThan: String(args['newer-than']) } : {}),
       ...(args['older-than'] !== undefined ? { olderThan: String(args['older-than']) } : {}),
       ...(args.concurrency !== undefined ? { concurrency: args.concurrency } : {}),
+      ...(limitUpload !== undefined ? { limitUpload } : {}),
       ...(args['list-concurrency'] !== undefined ? { listConcurrency: args['list-concurrency'] } : {}),
       ...(args.insecure ? { insecure: true } : {}),
       ...(args['ca-bundle'] ? { caBundle: args['ca-bundle'] } : {}),
@@ -416,6 +420,7 @@ function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv
           .option('older-than', { type: 'string', describe: 'only objects older than this' })
           .option('dry-run', { type: 'boolean', describe: 'list both sides and report what the transfer would copy; change nothing' })
           .option('concurrency', { type: 'number', describe: 'copies in flight, native engine (default 16)' })
+          .option('limit-upload', { type: 'string', requiresArg: true, describe: "the job's upload limit in bytes per second, as mc: 10MiB, 512KiB, 1GB (MiB = 1024², MB = 1000²); server-side copies are not limited" })
           .option('list-concurrency', { type: 'number', describe: 'listers per side (default 8)' })
           .option('insecure', { type: 'boolean', describe: 'do not verify TLS certificates' })
           .option('ca-bundle', { type: 'string', describe: 'PEM file of certificate authorities' })

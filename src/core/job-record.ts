@@ -53,6 +53,12 @@ export interface JobOptions {
   filter?: KeyFilter;
   /** What a migration does besides reconciling (absent for reconcile jobs). */
   migrate?: MigrateOptions;
+  /**
+   * `--limit-upload`: bytes per second for the job's uploads (transfer, fix and retry alike). Native: one
+   * token bucket throttles every streamed copy; mc: mc's global --limit-upload on mirror and cp. Server-side
+   * copies move no bytes through s3mig or mc and are not limited.
+   */
+  limitUpload?: number;
   listConcurrency?: number;
   insecure?: boolean;
   caBundle?: string;

@@ -16,6 +16,7 @@ import { jobPaths, readJobRecord } from '../store/state-dir.ts';
 import { reportFilesIn } from '../report/report-set.ts';
 import type { DifferenceRow } from '../report/differences.ts';
 import { copyObject } from '../s3/copy.ts';
+import { uploadLimiterOf, type UploadLimiter } from '../s3/throttle.ts';
 import { deleteObjects, headObject, isEncryptedForEtag, type HeadResult } from '../s3/objects.ts';
 import { s3CodeOf } from '../s3/errors.ts';
 import { EventBus, type EngineEvent } from './events.ts';
@@ -293,6 +294,8 @@ async function runActions(
   // A pause lets copies in flight finish and be recorded; a cancel stops them.
   const inFlight = untilCanceled(signal);
   const opts = inFlight ? { signal: inFlight } : {};
+  // The job's --limit-upload: one bucket for every streamed copy (native), or mc's flag on mc cp.
+  const limiter = req.verifyOnly ? undefined : uploadLimiterOf(job, job.record.options.limitUpload);
   const copyOne = async (row: DifferenceRow) => {
     const key = row.key;
     try {
@@ -305,8 +308,11 @@ async function runActions(
         dstKey: dst.target.prefix + key,
         ...(row.source ? { expected: { size: row.source.size, etag: row.source.etag } } : {}),
         ...(req.multipartCopyThresholdBytes !== undefined ? { multipartCopyThresholdBytes: req.multipartCopyThresholdBytes } : {}),
+        ...(limiter ? { throttle: limiter.bucket } : {}),
         ...opts,
       });
+      const note = limiter?.serverSideNote(result.method);
+      if (note) job.emit({ type: 'log', level: 'info', message: note });
       failpoint('fix:after-copy');
       const [srcHead, dstHead] = await Promise.all([
         headObject(src.conn, src.target.bucket, src.target.prefix + key, opts),
@@ -397,6 +403,7 @@ async function runActions(
       tick,
       concurrency: req.concurrency ?? 8,
       verifyOnly: req.verifyOnly ?? false,
+      ...(limiter ? { limiter } : {}),
       onGone: () => gone++,
       ...(signal ? { signal } : {}),
       ...(req.onCopied ? { onCopied: req.onCopied } : {}),
@@ -458,6 +465,8 @@ interface McFixContext {
   verifyOnly: boolean;
   /** Told of each re-verified key found on neither side. */
   onGone: () => void;
+  /** The job's upload limit: each mc cp gets it, one mc cp at a time (so the job as a whole keeps to it). */
+  limiter?: UploadLimiter;
   signal?: AbortSignal;
   onCopied?: (key: string, db: JobDb) => Promise<void>;
 }
@@ -514,6 +523,19 @@ async function runWithMc(next: () => Promise<DifferenceRow | undefined>, c: McFi
       return { kind, rows };
     }
   };
+  // Under a limit, one mc cp at a time with the whole of it: each mc process limits only itself.
+  const limit = c.limiter?.bytesPerSecond;
+  let cpTurn: Promise<unknown> = Promise.resolve();
+  const cp = (urls: string[], destDir: string) => {
+    // One alias on both sides: mc copies server-side, which its --limit-upload does not slow.
+    const note = s.alias === d.alias ? c.limiter?.serverSideNote('server-copy') : undefined;
+    if (note) c.job.emit({ type: 'log', level: 'info', message: note });
+    const run = () => cpMc(s.ctx, urls, destDir, signal, limit !== undefined ? { limitUpload: limit } : {});
+    if (limit === undefined) return run();
+    const p = cpTurn.then(run);
+    cpTurn = p.catch(() => undefined);
+    return p;
+  };
   // One reader: groups are taken one at a time, whichever worker asks.
   let lock: Promise<unknown> = Promise.resolve();
   const nextGroup = () => {
@@ -567,10 +589,10 @@ async function runWithMc(next: () => Promise<DifferenceRow | undefined>, c: McFi
         await confirm(g.rows, 'verify', undefined);
       } else if (g.kind === 'copy') {
         const urls = g.rows.map((r) => `${s.alias}/${s.bucket}/${s.prefix}${r.key}`);
-        const cp = await cpMc(s.ctx, urls, `${d.alias}/${d.bucket}/${d.prefix}${folderOf(g.rows[0]!.key)}`, signal);
+        const copied = await cp(urls, `${d.alias}/${d.bucket}/${d.prefix}${folderOf(g.rows[0]!.key)}`);
         throwIfAborted(signal);
         failpoint('fix:after-copy');
-        await confirm(g.rows, 'copy', cp.failure);
+        await confirm(g.rows, 'copy', copied.failure);
       } else {
         const rm = await rmMc(d.ctx, g.rows.map((r) => `${d.alias}/${d.bucket}/${d.prefix}${r.key}`), signal);
         throwIfAborted(signal);

@@ -720,6 +720,8 @@ export interface MigrateRequest extends ReconcileRequest {
   olderThan?: string;
   /** Copies in flight (native engine, default 16). */
   concurrency?: number;
+  /** Upload limit in bytes per second (see JobOptions.limitUpload; parseRate reads `10MiB`). */
+  limitUpload?: number;
 }
 
 export const DEFAULT_TRANSFER_CONCURRENCY = 16;
@@ -744,7 +746,11 @@ export async function runMigrate(req: MigrateRequest): Promise<Summary> {
     dryRun: req.dryRun ?? false,
     concurrency: req.concurrency ?? DEFAULT_TRANSFER_CONCURRENCY,
   };
-  return startJob(req, 'migrate', { migrate, ...(filter ? { filter } : {}) });
+  const limit = req.limitUpload;
+  if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 1)) {
+    throw new S3migError('S3MIG_USAGE', `--limit-upload must be a whole number of bytes per second of at least 1, not ${limit}`);
+  }
+  return startJob(req, 'migrate', { migrate, ...(filter ? { filter } : {}), ...(limit !== undefined ? { limitUpload: limit } : {}) });
 }
 
 /** `s3mig reconcile`: creates the job and runs it. */
@@ -752,7 +758,7 @@ export async function runReconcile(req: ReconcileRequest): Promise<Summary> {
   return startJob(req, 'reconcile', {});
 }
 
-async function startJob(req: ReconcileRequest, kind: JobRecord['kind'], extra: Pick<JobOptions, 'migrate' | 'filter'>): Promise<Summary> {
+async function startJob(req: ReconcileRequest, kind: JobRecord['kind'], extra: Pick<JobOptions, 'migrate' | 'filter' | 'limitUpload'>): Promise<Summary> {
   const cwd = req.cwd ?? process.cwd();
   const targets = { source: parseTarget(req.source, cwd), dest: parseTarget(req.dest, cwd) };
   const anyLive = targets.source.kind === 'live' || targets.dest.kind === 'live';

@@ -3,7 +3,8 @@
 // never what the filters leave out), and a pool of workers copies them with per-object retries, each
 // key's outcome stored, so a resumed transfer never copies twice what it confirmed and keys that still
 // failed form the failed queue `s3mig retry` runs again. mc: one `mc mirror` (its lines mean started).
-// Either way the reconciliation after the transfer is what confirms.
+// Either way the reconciliation after the transfer is what confirms. Under --limit-upload the native
+// copies share one token bucket (streamed copies only), and mc mirror gets mc's global --limit-upload.
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,7 +15,9 @@ import { reconcile, type Verdict } from '../core/reconcile.ts';
 import { RateMeter, etaSeconds } from '../core/rate.ts';
 import type { JobDb } from '../store/job-db.ts';
 import type { TransferSummary } from '../core/summary.ts';
-import { copyObject } from '../s3/copy.ts';
+import { copyObject, type CopyMethod } from '../s3/copy.ts';
+import { uploadLimiterOf, type UploadLimiter } from '../s3/throttle.ts';
+import { formatRate } from '../core/rate-limit.ts';
 import { s3CodeOf } from '../s3/errors.ts';
 import { sleep } from '../s3/retry.ts';
 import { runMirror } from '../mc/mirror.ts';
@@ -105,7 +108,10 @@ export async function transferNative(ctx: TransferContext, concurrency: number):
     await db.putJson(DONE_KEY, summary);
     return summary;
   }
-  job.emit({ type: 'log', level: 'info', message: `transfer: ${planned.objects.toLocaleString('en-US')} object(s) to copy, ${concurrency} at a time` });
+  const limit = job.record.options.limitUpload;
+  const limiter = uploadLimiterOf(job, limit);
+  const limited = limit !== undefined ? `, streamed uploads limited to ${formatRate(limit)}/s` : '';
+  job.emit({ type: 'log', level: 'info', message: `transfer: ${planned.objects.toLocaleString('en-US')} object(s) to copy, ${concurrency} at a time${limited}` });
   const meter = new RateMeter();
   const started = Date.now();
   meter.sample(0, started);
@@ -161,9 +167,11 @@ export async function transferNative(ctx: TransferContext, concurrency: number):
     for (let v = await next(); v; v = await next()) {
       throwIfAborted(signal);
       // A pause lets this copy finish and be recorded; a cancel stops it.
-      const outcome = await copyWithRetries(ctx, v, inFlight);
+      const outcome = await copyWithRetries(ctx, v, inFlight, limiter);
       failpoint('transfer:after-copy');
       if (outcome.ok) {
+        const note = limiter?.serverSideNote(outcome.method);
+        if (note) job.emit({ type: 'log', level: 'info', message: note });
         summary.copied++;
         summary.copiedBytes += outcome.size;
         await db.putMeta(OUTCOME_PREFIX + v.key, OK);
@@ -197,7 +205,12 @@ export async function transferNative(ctx: TransferContext, concurrency: number):
 }
 
 /** One object's copy, tried OBJECT_ATTEMPTS times with exponential backoff and full jitter. */
-async function copyWithRetries(ctx: TransferContext, v: Verdict, inFlight: AbortSignal | undefined): Promise<{ ok: true; size: number } | { ok: false; error: string }> {
+async function copyWithRetries(
+  ctx: TransferContext,
+  v: Verdict,
+  inFlight: AbortSignal | undefined,
+  limiter: UploadLimiter | undefined,
+): Promise<{ ok: true; size: number; method: CopyMethod } | { ok: false; error: string }> {
   const { live } = ctx;
   const signal = inFlight;
   const base = live.source.conn.retry.baseMs;
@@ -213,9 +226,10 @@ async function copyWithRetries(ctx: TransferContext, v: Verdict, inFlight: Abort
         dstKey: live.dest.target.prefix + v.key,
         // A listing names the storage class of every object; STANDARD where it names none.
         expected: { size: v.source!.size, etag: v.source!.etag, storageClass: v.source!.storageClass ?? 'STANDARD' },
+        ...(limiter ? { throttle: limiter.bucket } : {}),
         ...(signal ? { signal } : {}),
       });
-      return { ok: true, size: r.size };
+      return { ok: true, size: r.size, method: r.method };
     } catch (err) {
       if (signal?.aborted || (isS3migError(err) && (err.code === 'S3MIG_PAUSED' || err.code === 'S3MIG_CANCELED'))) throw err;
       if (ctx.signal?.aborted && attempt < OBJECT_ATTEMPTS) throw ctx.signal.reason; // paused: no new try
@@ -255,6 +269,10 @@ export async function transferMc(ctx: TransferContext): Promise<TransferSummary>
   const s = live.source.mc!;
   const d = live.dest.mc!;
   const f = options.filter;
+  const limit = options.limitUpload;
+  // One alias on both sides: mc copies server-side, which its --limit-upload does not slow (mc-json.md §3).
+  const note = s.alias === d.alias ? uploadLimiterOf(job, limit)?.serverSideNote('server-copy') : undefined;
+  if (note) job.emit({ type: 'log', level: 'info', message: note });
   let lastEmit = 0;
   const meter = new RateMeter();
   meter.sample(0, Date.now());
@@ -266,6 +284,7 @@ export async function transferMc(ctx: TransferContext): Promise<TransferSummary>
       ...(f && f.exclude.length > 0 ? { exclude: f.exclude } : {}),
       ...(f?.newerThanMs !== undefined ? { newerThan: mcTimeOf(f.newerThanMs) } : {}),
       ...(f?.olderThanMs !== undefined ? { olderThan: mcTimeOf(f.olderThanMs) } : {}),
+      ...(limit !== undefined ? { limitUpload: formatRate(limit) } : {}),
     },
     env: s.ctx.env,
     mcPath: s.ctx.mcPath,

@@ -5,6 +5,12 @@ import type { McContext } from './context.ts';
 import type { McErrorMessage } from './messages.ts';
 import { runMc } from './runner.ts';
 import { describeMcFailure } from './ls.ts';
+import { formatRate } from '../core/rate-limit.ts';
+
+export interface CpOptions {
+  /** mc's global `--limit-upload` for this run, in bytes per second (each mc process has its own limit). */
+  limitUpload?: number;
+}
 
 export interface CpResult {
   ok: boolean;
@@ -20,13 +26,15 @@ export interface CpResult {
  * Copies sources (object URLs, alias form) into the folder `destDir` (ending in `/`), where each lands
  * under its last path component. Sources must be mc-addressable keys (no empty, `.` or `..` segment).
  */
-export async function cpMc(ctx: McContext, sources: readonly string[], destDir: string, signal?: AbortSignal): Promise<CpResult> {
+export async function cpMc(ctx: McContext, sources: readonly string[], destDir: string, signal?: AbortSignal, options: CpOptions = {}): Promise<CpResult> {
   if (!destDir.endsWith('/')) throw new TypeError(`mc cp needs a folder target ending in "/", not ${JSON.stringify(destDir)}`);
   for (const s of sources) {
     if (s.startsWith('-') || s.endsWith('/')) throw new TypeError(`mc cp cannot take ${JSON.stringify(s)} as an object source`);
   }
   let started = 0;
-  const r = await runMc([...ctx.globalFlags, 'cp', ...sources, destDir], {
+  // A global flag, before the command as mirror has it.
+  const limit = options.limitUpload !== undefined ? ['--limit-upload', formatRate(options.limitUpload)] : [];
+  const r = await runMc([...ctx.globalFlags, ...limit, 'cp', ...sources, destDir], {
     env: ctx.env,
     mcPath: ctx.mcPath,
     expectSummary: true,

@@ -1,6 +1,7 @@
 // Copies one object with the native engine and proves the copy: server-side (CopyObject, or UploadPartCopy
 // for large objects) when both sides share a server, a bounded-memory streamed multipart upload otherwise
-// or where the server does not implement server-side copy; then a HEAD of the destination (design §5, §7).
+// or where the server does not implement server-side copy (read no faster than an upload limit allows);
+// then a HEAD of the destination (design §5, §7).
 import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -18,6 +19,8 @@ import { S3migError, throwIfAborted } from '../core/errors.ts';
 import { sameServer, type S3Connection } from './client.ts';
 import { describeS3Error, headObject, isEncryptedForEtag, isNotImplemented, objectName, s3ErrorCode, type HeadResult } from './objects.ts';
 import { httpStatusOf, withRetry } from './retry.ts';
+import { throttle } from './throttle.ts';
+import type { TokenBucket } from '../core/rate-limit.ts';
 
 const MiB = 1024 * 1024;
 export const DEFAULT_MULTIPART_COPY_THRESHOLD = 5 * 1024 * MiB;
@@ -46,6 +49,11 @@ export interface CopyRequest {
   partSizeBytes?: number;
   /** Parts in flight; a streamed copy holds about (queueSize + 1) x partSize bytes. Default 4. */
   queueSize?: number;
+  /**
+   * An upload limit: a streamed copy reads its source only as fast as this bucket lets bytes through
+   * (shared by all copies of a job). Server-side copies move no bytes through s3mig and ignore it.
+   */
+  throttle?: TokenBucket;
   signal?: AbortSignal;
 }
 
@@ -364,7 +372,8 @@ async function streamCopy(round: Round, head: HeadResult, storageClass: string |
         throwIfSourceChanged(err);
         throw err;
       }
-      const body = got.Body as Readable | undefined;
+      const raw = got.Body as Readable | undefined;
+      const body = raw && req.throttle ? throttle(raw, req.throttle, signal) : raw;
       try {
         const gotEtag = (got.ETag ?? '').replace(/^"+|"+$/g, '');
         if (gotEtag !== '' && head.etag !== '' && gotEtag.toLowerCase() !== head.etag.toLowerCase()) {
@@ -393,6 +402,7 @@ async function streamCopy(round: Round, head: HeadResult, storageClass: string |
         }
       } finally {
         if (body && !body.readableEnded) body.destroy();
+        if (raw && raw !== body && !raw.readableEnded) raw.destroy();
       }
     },
     { policy: req.dst.retry, signal },

@@ -1,14 +1,16 @@
 // `s3mig migrate` against a real local S3 server: a bucket with drift (some objects already copied, some
 // stale in size or content, extras) migrated plain, then with --overwrite --fix --delete-extras; kills in
 // the transfer and in the inventory, then resume; a destination failing copies (retried, or left in the
-// failed queue for `s3mig retry`); filters; a dry run; the same migration through the fixture mc.
+// failed queue for `s3mig retry`); filters; a dry run; the same migration through the fixture mc;
+// --limit-upload (streamed copies between two servers, server-side copies, mc's global flag).
 //
 // One s3rver serves the file; each test migrates buckets of its own. Every proxy and child process is
 // stopped in t.after.
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from '../../src/testing/s3-server.ts';
 import { startFaultProxy } from '../../src/testing/fault-proxy.ts';
@@ -70,13 +72,13 @@ async function buckets(dst: Record<string, string> = DRIFT): Promise<{ src: stri
 }
 
 /** Every object of a bucket with its content. */
-async function contents(bucket: string): Promise<Record<string, string>> {
+async function contents(bucket: string, conn: S3Connection = seeder): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   let token: string | undefined;
   do {
-    const page = await seeder.client.send(new ListObjectsV2Command({ Bucket: bucket, ...(token ? { ContinuationToken: token } : {}) }));
+    const page = await conn.client.send(new ListObjectsV2Command({ Bucket: bucket, ...(token ? { ContinuationToken: token } : {}) }));
     for (const o of page.Contents ?? []) {
-      const got = await seeder.client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }));
+      const got = await conn.client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }));
       out[o.Key!] = await got.Body!.transformToString();
     }
     token = page.NextContinuationToken;
@@ -339,6 +341,96 @@ test('cancel through the socket from a second process while mc mirror runs: canc
   }
   const jobs = await s3mig(t, join(dir, 'other'), ['jobs'], { S3MIG_STATE_DIR: join(dir, 'state') });
   assert.match(jobs.stdout, new RegExp(`^${id}  migrate canceled`, 'm'));
+});
+
+const MiB = 1024 * 1024;
+const jobRecordOf = async (dir: string, stdout: string) => JSON.parse(await readFile(join(dir, 'state', 'jobs', jobIdOf(stdout), 'job.json'), 'utf8')) as { options: { limitUpload?: number } };
+const SERVER_SIDE_NOTE = /^--limit-upload \S+ does not apply to server-side copies/;
+
+test('--limit-upload 1MiB, native, between two servers: the streamed copies keep to the rate; job.json keeps the limit', async (t) => {
+  const other = await startLocalS3({ buckets: [] });
+  t.after(() => other.stop());
+  const otherConn = connect({ url: other.endpoint, region: 'us-east-1', pathStyle: true }, { accessKey: other.accessKey, secretKey: new Secret(other.secretKey) });
+  t.after(() => otherConn.destroy());
+  const n = ++bucketNo;
+  const [src, dst] = [`src${n}`, `dst${n}`];
+  await seeder.client.send(new CreateBucketCommand({ Bucket: src }));
+  await otherConn.client.send(new CreateBucketCommand({ Bucket: dst }));
+  // 3 MiB and a little: at 1 MiB/s from an empty bucket, at least 3 s however many copies run at once.
+  const objects = { 'one.bin': 'a'.repeat(MiB), 'two.bin': 'b'.repeat(MiB), 'deep/three.bin': 'c'.repeat(MiB), 'small.txt': 'tiny' };
+  await seed(src, objects);
+  const dir = await tempDir(t, 's3mig-migrate-limit-');
+  const r = await s3mig(t, dir, ['migrate', `s/${src}`, `o/${dst}`, '--engine', 'native', '--json', '--report-dir', 'rep', '--limit-upload', '1MiB'], { MC_HOST_o: mcHost(other.endpoint, SECRET) });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await contents(dst, otherConn), objects);
+  const events = eventsOf(r.stdout);
+  const states = events.filter((e) => e.type === 'job:state');
+  const transferring = states.findIndex((e) => e.state === 'transferring');
+  const transferMs = Date.parse(states[transferring + 1]!.ts) - Date.parse(states[transferring]!.ts);
+  // A lower bound only: the limit slows the copies (3 s in theory); how fast an unlimited copy is does not matter.
+  assert.ok(transferMs >= 2500, `the transfer of 3 MiB at 1 MiB/s took ${transferMs} ms`);
+  const logs = logText(events);
+  assert.ok(logs.some((m) => /^transfer: 4 object\(s\) to copy, 16 at a time, streamed uploads limited to 1MiB\/s$/.test(m)), logs.join('\n'));
+  assert.ok(!logs.some((m) => SERVER_SIDE_NOTE.test(m)), 'every copy was streamed');
+  assert.equal((await jobRecordOf(dir, r.stdout)).options.limitUpload, MiB);
+});
+
+test('--limit-upload on one server: server-side copies are not limited, and the job says so once', async (t) => {
+  const { src, dst } = await buckets();
+  const dir = await tempDir(t, 's3mig-migrate-limit-same-');
+  const r = await s3mig(t, dir, ['migrate', `s/${src}`, `s/${dst}`, '--engine', 'native', '--json', '--report-dir', 'rep', '--limit-upload', '1KiB/s', '--overwrite', '--fix', '--delete-extras']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await contents(dst), SRC);
+  const notes = eventsOf(r.stdout).filter((e) => e.type === 'log' && SERVER_SIDE_NOTE.test(String(e.message)));
+  assert.equal(notes.length, 1, 'once per job');
+  assert.equal(notes[0]!.level, 'info');
+  assert.match(String(notes[0]!.message), /^--limit-upload 1KiB\/s does not apply to server-side copies/);
+  assert.equal((await jobRecordOf(dir, r.stdout)).options.limitUpload, 1024);
+});
+
+test('--limit-upload 10MiB through mc: the global flag on mc mirror and mc cp, on no other mc command', async (t) => {
+  const { src, dst } = await buckets();
+  const dir = await tempDir(t, 's3mig-migrate-limit-mc-');
+  // An mc on PATH that writes down every argv, then is the fixture in live mode.
+  const bin = join(dir, 'bin');
+  const argvLog = join(dir, 'mc-argv.ndjson');
+  const fixture = pathToFileURL(join(dirname(new URL(import.meta.url).pathname), '..', 'fixtures', 'mc-live.mjs')).href;
+  await mkdir(bin);
+  await writeFile(
+    join(bin, 'mc'),
+    `#!${process.execPath}\nrequire('node:fs').appendFileSync(process.env.MC_ARGV_LOG, JSON.stringify(process.argv.slice(2)) + '\\n');\nimport(${JSON.stringify(fixture)});\n`,
+    { mode: 0o755 },
+  );
+  const r = await s3mig(t, dir, ['migrate', `s/${src}`, `s/${dst}`, '--engine', 'mc', '--json', '--report-dir', 'rep', '--limit-upload', '10MiB', '--fix', '--delete-extras'], {
+    PATH: [bin, dirname(process.execPath), process.env.PATH ?? ''].join(':'),
+    MC_ARGV_LOG: argvLog,
+  }, true);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await contents(dst), SRC);
+  const runs = (await readFile(argvLog, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
+  const command = (argv: string[]) => argv.filter((a, i) => !a.startsWith('-') && argv[i - 1] !== '--limit-upload')[0];
+  const mirror = runs.filter((a) => command(a) === 'mirror');
+  const cp = runs.filter((a) => command(a) === 'cp');
+  assert.equal(mirror.length, 1);
+  assert.ok(cp.length >= 1, 'the fix round copied the stale objects with mc cp');
+  for (const argv of [...mirror, ...cp]) {
+    const at = argv.indexOf('--limit-upload');
+    assert.ok(at !== -1 && argv[at + 1] === '10MiB' && at < argv.indexOf(command(argv)!), JSON.stringify(argv));
+  }
+  const others = runs.filter((a) => command(a) !== 'mirror' && command(a) !== 'cp');
+  assert.ok(others.some((a) => command(a) === 'ls' || command(a) === 'stat'), JSON.stringify(runs.map(command)));
+  for (const argv of others) assert.ok(!argv.includes('--limit-upload'), JSON.stringify(argv));
+  // One alias on both sides: mc copies server-side, which the flag does not slow; said once.
+  assert.equal(logText(eventsOf(r.stdout)).filter((m) => SERVER_SIDE_NOTE.test(m)).length, 1);
+  assert.equal((await jobRecordOf(dir, r.stdout)).options.limitUpload, 10 * MiB);
+});
+
+test('--limit-upload refuses what is not a rate: one line, exit 2', async (t) => {
+  const dir = await tempDir(t, 's3mig-migrate-limit-bad-');
+  const r = await s3mig(t, dir, ['migrate', 's/a', 's/b', '--limit-upload', '10 MiB per second']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^s3mig: --limit-upload "10 MiB per second" is not a rate: expected bytes per second/);
+  assert.doesNotMatch(r.stderr.trim(), /\n/);
 });
 
 test('migrate needs two live targets: one line, exit 2', async (t) => {

@@ -19,6 +19,7 @@ import { keyOfMcUrl, type McUrlBase } from '../../src/mc/urls.ts';
 import { clearMcVersionCache, parseMcRelease } from '../../src/mc/runner.ts';
 import type { McErrorMessage } from '../../src/mc/messages.ts';
 import { S3migError } from '../../src/core/errors.ts';
+import { formatRate, parseRate } from '../../src/core/rate-limit.ts';
 import { replayScenario, type Scenario } from './replay.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/mc-replay', import.meta.url));
@@ -144,6 +145,16 @@ test('mirrorArgs accepts humanize byte rates', () => {
   for (const v of ['10MiB', '512KiB', '1GB', '1.5GiB', '100', '64k', '2mib']) {
     assert.deepEqual(mirrorArgs('s/b', 'd/b', { limitUpload: v }, R_NEW).slice(0, 3), ['--limit-upload', v, 'mirror']);
   }
+});
+
+test("a job's --limit-upload reaches mirror as formatRate writes it: a form mirror accepts, the same bytes per second", () => {
+  for (const text of ['1', '1000', '512KiB', '10MiB', '10MiB/s', '10MB', '1.5GiB', '3TiB', '64k']) {
+    const value = formatRate(parseRate(text));
+    assert.deepEqual(mirrorArgs('s/b', 'd/b', { limitUpload: value }, R_NEW).slice(0, 3), ['--limit-upload', value, 'mirror'], text);
+    assert.equal(parseRate(value), parseRate(text), `${text} → ${value}`);
+  }
+  assert.equal(formatRate(parseRate('10MiB')), '10MiB');
+  assert.equal(formatRate(parseRate('10MB')), '10000000B', '10MB is not 10MiB');
 });
 
 // ---- attribution ----
