@@ -3,9 +3,11 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { execa, type ResultPromise } from 'execa';
-import type { S3Connection } from '../src/s3/client.ts';
+import { connect, type S3Connection } from '../src/s3/client.ts';
+import { Secret } from '../src/core/secret.ts';
+import { startLocalS3 } from '../src/testing/s3-server.ts';
 import type { Summary } from '../src/core/summary.ts';
 import type { EngineEvent } from '../src/engine/events.ts';
 
@@ -141,4 +143,21 @@ export const readRows = (path: string) => readNdjson<ReportRow>(path);
 export function once<T>(make: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
   return () => (p ??= make());
+}
+
+/** Two local S3 servers with a `media` bucket each, the source seeded with `objects`; all stopped after the test. */
+export async function twoLocalS3(t: TestContext, objects: Record<string, string>) {
+  const [src, dst] = await Promise.all([startLocalS3({ buckets: ['media'] }), startLocalS3({ buckets: ['media'] })]);
+  t.after(() => Promise.all([src.stop(), dst.stop()]));
+  const open = (endpoint: string) => connect({ url: endpoint, region: 'us-east-1', pathStyle: true }, { accessKey: 'S3RVER', secretKey: new Secret('S3RVER') });
+  const [s, d] = [open(src.endpoint), open(dst.endpoint)];
+  t.after(() => {
+    s.destroy();
+    d.destroy();
+  });
+  await putObjects(s, 'media', objects, 4);
+  return {
+    aliasEnv: { env: { MC_HOST_src: mcHost(src.endpoint), MC_HOST_dst: mcHost(dst.endpoint) } },
+    destKeys: async () => ((await d.client.send(new ListObjectsV2Command({ Bucket: 'media' }))).Contents ?? []).map((o) => o.Key).sort(),
+  };
 }

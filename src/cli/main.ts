@@ -13,6 +13,7 @@ import { sendControl } from '../engine/control.ts';
 import { standardFollowUp, startJob, type JobRun, type RunningJob } from '../engine/job-runner.ts';
 import { readUnprunedJob } from '../engine/prune.ts';
 import { cancelCommand, pauseCommand, pruneCommand } from './control-commands.ts';
+import { scheduleAdd, scheduleList, scheduleSet, schedulerCommand } from './schedule-commands.ts';
 import type { Summary } from '../core/summary.ts';
 import { formatBytes, formatJobs, formatSummary } from './format.ts';
 import { progressPrinter } from './progress.ts';
@@ -91,11 +92,22 @@ const noColor = () => process.env.NO_COLOR !== undefined && process.env.NO_COLOR
  * Runs the TUI on a state directory, with a job this process starts (`run`) shown at once; after the
  * operator quits, prints the job's summary and returns its exit code, as the headless command would.
  */
-async function dashboardCommand(io: Io, stateDir: string, run: JobRun | undefined, options: { title?: string; aliasEnv?: LiveEnv; demo?: boolean } = {}): Promise<number> {
+async function dashboardCommand(
+  io: Io,
+  stateDir: string,
+  run: JobRun | undefined,
+  options: { title?: string; aliasEnv?: LiveEnv; demo?: boolean; maxConcurrent?: number } = {},
+): Promise<number> {
   const [{ runTui }, { Workspace }] = await Promise.all([import('../tui/app.ts'), import('../engine/workspace.ts')]);
   const ws = new Workspace(stateDir, options.aliasEnv ? { aliasEnv: options.aliasEnv } : {});
   const initial = run ? ws.start(run) : undefined;
-  const result = await runTui({ workspace: ws, ...(initial ? { initial } : {}), ...(options.title ? { title: options.title } : {}), noColor: noColor() });
+  const result = await runTui({
+    workspace: ws,
+    ...(initial ? { initial } : {}),
+    ...(options.title ? { title: options.title } : {}),
+    ...(options.maxConcurrent !== undefined ? { maxConcurrent: options.maxConcurrent } : {}),
+    noColor: noColor(),
+  });
   if (result.summary) {
     io.stdout.write(formatSummary(result.summary, options.demo ? { demo: true } : {}));
     return options.demo && result.summary.outcome !== 'incomplete' ? 0 : result.summary.exitCode;
@@ -343,6 +355,12 @@ async function demoCommand(io: Io, args: CommonArgs & { 'report-dir'?: string; h
   }
 }
 
+/** `s3mig scheduler`: headless, or the TUI (which owns the scheduler) on a terminal. */
+async function schedulerEntry(io: Io, args: CommonArgs & { headless?: boolean; 'max-concurrent'?: number }): Promise<number> {
+  if (wantsDashboard(io, args)) return dashboardCommand(io, resolveStateDir(args['state-dir']), undefined, { ...(args['max-concurrent'] !== undefined ? { maxConcurrent: args['max-concurrent'] } : {}) });
+  return schedulerCommand(io, args);
+}
+
 /** `s3mig` alone: the TUI on the jobs of the state directory (on a terminal), else the help. */
 async function defaultCommand(io: Io, args: CommonArgs, showHelp: () => void): Promise<number> {
   if (!wantsDashboard(io, args)) {
@@ -441,6 +459,66 @@ function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv
       async (a) => done(await retryCommand(io, a as never)),
     )
     .command('jobs', 'list the jobs of the state directory', (y) => y, async (a) => done(await jobsCommand(io, a)))
+    .command('schedule', 'queue migrations: one-shot (--at) or recurring (--cron --tz); s3mig scheduler (or the TUI) fires them', (y) =>
+      y
+        .command(
+          'add <source> <dest>',
+          'add a scheduled migration (its aliases resolve when it runs; no credential is stored)',
+          (yy) =>
+            yy
+              .positional('source', { type: 'string', demandOption: true, describe: 'ALIAS/BUCKET[/PREFIX]' })
+              .positional('dest', { type: 'string', demandOption: true, describe: 'ALIAS/BUCKET[/PREFIX]' })
+              .option('at', { type: 'string', requiresArg: true, describe: 'once, at this ISO 8601 time with its offset: 2026-12-01T02:00:00+01:00' })
+              .option('cron', { type: 'string', requiresArg: true, describe: 'recurring: a 5-field cron expression, read in --tz: "30 2 * * *"' })
+              .option('tz', { type: 'string', requiresArg: true, describe: 'the IANA time zone of --cron: Europe/Berlin (daylight saving followed)' })
+              .option('missed', { type: 'string', choices: ['once', 'skip'], default: 'once', describe: 'runs missed while no scheduler ran: run once for all of them, or skip them' })
+              .option('notify-webhook', { type: 'string', requiresArg: true, describe: 'POST each run\'s summary (or its failure) as JSON to this URL, retried with backoff' })
+              .option('engine', { type: 'string', choices: ['auto', 'mc', 'native'], describe: 'as migrate' })
+              .option('overwrite', { type: 'boolean', describe: 'as migrate' })
+              .option('fix', { type: 'boolean', describe: 'as migrate' })
+              .option('max-fix-rounds', { type: 'number', describe: 'as migrate' })
+              .option('delete-extras', { type: 'boolean', describe: 'as migrate (with --fix)' })
+              .option('exclude', { type: 'string', array: true, describe: 'as migrate' })
+              .option('newer-than', { type: 'string', describe: 'as migrate' })
+              .option('older-than', { type: 'string', describe: 'as migrate' })
+              .option('concurrency', { type: 'number', describe: 'as migrate' })
+              .option('list-concurrency', { type: 'number', describe: 'as migrate' })
+              .option('limit-upload', { type: 'string', requiresArg: true, describe: 'as migrate: 10MiB (bytes per second)' })
+              .option('report-dir', { type: 'string', describe: 'where each run writes its reports (<dir>/<schedule>-<time>/; default ./s3mig-reports here)' })
+              .example('$0 schedule add old/media new/media --cron "30 2 * * *" --tz Europe/Berlin --fix', 'every night at 02:30 Berlin time')
+              .example('$0 schedule add old/media new/media --at 2026-12-24T22:00:00Z', 'once'),
+          async (a) => done(await scheduleAdd(io, a as never)),
+        )
+        .command('list', 'the schedules, their next run (in their zone and yours) and last result', (yy) => yy, async (a) => done(await scheduleList(io, a as never)))
+        .command(
+          'pause <id>',
+          'stop a schedule from firing (a run in progress goes on)',
+          (yy) => yy.positional('id', { type: 'string', demandOption: true }),
+          async (a) => done(await scheduleSet(io, a as never, 'pause')),
+        )
+        .command(
+          'resume <id>',
+          'let a paused schedule fire again (what fell due while paused is not caught up)',
+          (yy) => yy.positional('id', { type: 'string', demandOption: true }),
+          async (a) => done(await scheduleSet(io, a as never, 'resume')),
+        )
+        .command(
+          'remove <id>',
+          'delete a schedule (a run in progress goes on)',
+          (yy) => yy.positional('id', { type: 'string', demandOption: true }),
+          async (a) => done(await scheduleSet(io, a as never, 'remove')),
+        )
+        .demandCommand(1, 'schedule needs a subcommand: add, list, pause, resume or remove'),
+    )
+    .command(
+      'scheduler',
+      'fire due schedules (one owner at a time; the TUI owns it when nothing else does)',
+      (y) =>
+        y
+          .option('headless', { type: 'boolean', describe: 'no TUI: print what it does, one line an event' })
+          .option('max-concurrent', { type: 'number', describe: 'jobs at once (default 2); at most one per destination' }),
+      async (a) => done(await schedulerEntry(io, a as never)),
+    )
     .command(
       'pause <job>',
       'ask the process running a job to pause it at its next batch boundary (continue with s3mig resume JOB)',

@@ -17,6 +17,9 @@ import { standardFollowUp, startJob, type JobRun, type RunningJob } from './job-
 import type { LiveEnv } from './live-targets.ts';
 import { pruneJob, readUnprunedJob, type PruneResult } from './prune.ts';
 import { resumeJob, rewriteReports } from './reconcile-job.ts';
+import { listSchedules, readSchedule, removeSchedule, schedulerOwner, writeSchedule } from '../store/schedules.ts';
+import type { ScheduleRecord } from '../core/schedule.ts';
+import { Scheduler, type SchedulerEvent } from './scheduler.ts';
 
 export interface JobEntry {
   record: JobRecord;
@@ -206,6 +209,58 @@ export class Workspace {
     };
     const job = this.start(run, { jobId, ...(bus ? { bus } : {}) });
     return { job, files: () => formats.flatMap((f) => byFormat[f]) };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Schedules (issue 8): the TUI owns the scheduler when no other process does.
+  // -------------------------------------------------------------------------------------------
+
+  private scheduler: Scheduler | undefined;
+
+  /** Starts firing the schedules in this process; undefined (with the owner's pid) when another process does. */
+  async ownScheduler(onEvent: (e: SchedulerEvent) => void, maxConcurrent?: number): Promise<{ owner: number }> {
+    const scheduler = new Scheduler({
+      stateDir: this.stateDir,
+      onEvent,
+      ...(maxConcurrent !== undefined ? { maxConcurrent } : {}),
+      ...(this.env.aliasEnv ? { aliasEnv: this.env.aliasEnv } : {}),
+    });
+    try {
+      await scheduler.start();
+      this.scheduler = scheduler;
+      return { owner: process.pid };
+    } catch (err) {
+      const owner = await schedulerOwner(this.stateDir);
+      if (owner) return { owner: owner.pid };
+      throw err;
+    }
+  }
+
+  /** The scheduler's runs in progress (of this process's scheduler). */
+  scheduledRuns(): { scheduleId: string; jobId?: string }[] {
+    return this.scheduler?.running() ?? [];
+  }
+
+  /** Stops this process's scheduler: its running jobs pause at a checkpoint and resume with the next owner. */
+  async stopScheduler(): Promise<void> {
+    const s = this.scheduler;
+    this.scheduler = undefined;
+    await s?.stop();
+  }
+
+  async schedules(): Promise<ScheduleRecord[]> {
+    return (await listSchedules(this.stateDir)).schedules;
+  }
+
+  /** Pauses or resumes a schedule; a resumed one does not catch up what fell due while it was paused. */
+  async setSchedulePaused(id: string, paused: boolean): Promise<void> {
+    const s = await readSchedule(this.stateDir, id);
+    const now = new Date().toISOString();
+    await writeSchedule(this.stateDir, { ...s, ...(s.paused && !paused ? { lastScheduledFor: now } : {}), paused, updatedAt: now });
+  }
+
+  removeSchedule(id: string): Promise<void> {
+    return removeSchedule(this.stateDir, id);
   }
 
   prune(jobId: string): Promise<PruneResult> {

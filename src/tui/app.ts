@@ -34,6 +34,9 @@ import {
 import { columns, escapeTags, pad, truncate } from './text.ts';
 import { applyEvent, applyRecord, FILTER_CYCLE, initialJobView, sampleThroughput, type JobListItem, type JobView } from './view-model.ts';
 import { bar, sparkline } from './widgets.ts';
+import { scheduleTable } from './schedule-presenters.ts';
+import type { ScheduleRecord } from '../core/schedule.ts';
+import type { SchedulerEvent } from '../engine/scheduler.ts';
 
 export interface TuiOptions {
   workspace: Workspace;
@@ -49,6 +52,10 @@ export interface TuiOptions {
   fps?: number;
   /** Told of the app once its screen exists (tests read the screen through it). */
   onStart?: (app: TuiApp) => void;
+  /** Jobs the scheduler runs at once when this TUI owns it (default 2). */
+  maxConcurrent?: number;
+  /** Do not fire schedules from this TUI (tests of other views). */
+  noScheduler?: boolean;
 }
 
 export interface TuiResult {
@@ -57,8 +64,8 @@ export interface TuiResult {
   error?: unknown;
 }
 
-type ViewName = 'jobs' | 'dashboard' | 'differences';
-const VIEWS: readonly ViewName[] = ['jobs', 'dashboard', 'differences'];
+type ViewName = 'jobs' | 'dashboard' | 'differences' | 'schedules';
+const VIEWS: readonly ViewName[] = ['jobs', 'dashboard', 'differences', 'schedules'];
 const FIX_COPIES: readonly Category[] = ['missing', 'sizeMismatch', 'etagMismatch'];
 
 interface Dialog {
@@ -122,10 +129,11 @@ export const HANDLERS: Record<ActionName, Handler> = {
   reverify: (app) => app.reverify(),
   export: (app) => app.askExport(),
   retry: (app) => app.act('retry'),
-  pause: (app) => app.pauseOrResume(),
+  pause: (app, scope) => (scope === 'schedules' ? app.toggleSchedulePaused() : app.pauseOrResume()),
   cancel: (app) => app.askCancel(),
   resume: (app) => app.act('resume'),
   prune: (app) => app.askPrune(),
+  remove: (app) => app.askRemoveSchedule(),
   confirm: (app) => app.confirmDialog(),
   dismiss: (app) => app.closeDialog(),
   nextField: (app) => app.nextField(),
@@ -168,6 +176,10 @@ export class TuiApp {
   private diff: DiffState | undefined;
   private dialog: Dialog | undefined;
   private notice = '';
+  private schedules: ScheduleRecord[] = [];
+  private scheduleCursor = 0;
+  /** The pid that fires the schedules (this one when the TUI owns the scheduler). */
+  private schedulerPid: number | undefined;
   private dirty = true;
   private destroyed = false;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -232,12 +244,19 @@ export class TuiApp {
         }
       }, 1000),
     );
-    this.timers.push(setInterval(() => void this.refreshJobs(), 2000));
+    this.timers.push(
+      setInterval(() => {
+        void this.refreshJobs();
+        void this.refreshSchedules();
+      }, 2000),
+    );
     const initial = this.options.initial;
     if (initial) {
       this.watchInitial(initial);
     }
     await this.refreshJobs();
+    await this.startScheduler();
+    await this.refreshSchedules();
     this.renderIfDirty();
     return this.finished;
   }
@@ -285,6 +304,17 @@ export class TuiApp {
   /** Quits; a job this process runs is paused first (it checkpoints and can be resumed). */
   async quit(force = false, reason = 'paused: the dashboard was closed'): Promise<void> {
     const running = this.ws.anyRunning();
+    const scheduled = this.ws.scheduledRuns();
+    if (!running && scheduled.length > 0 && !force && !this.quitting) {
+      this.openDialog({
+        kind: 'confirm',
+        title: ' Quit? ',
+        dangerous: true,
+        lines: [`${scheduled.length} scheduled run(s) are running in this window.`, 'Quitting pauses them at their next checkpoint;', 'the next scheduler (s3mig scheduler, or this TUI again) resumes them.', '', '[y] quit   [n] stay'],
+        onConfirm: () => void this.quit(true, reason),
+      });
+      return;
+    }
     if (running && !force && !this.quitting) {
       const id = running.jobId ?? '';
       this.openDialog({
@@ -304,6 +334,7 @@ export class TuiApp {
       running.pause(reason);
       await running.done.catch(() => undefined);
     }
+    await this.ws.stopScheduler().catch(() => undefined);
     this.finish(this.result);
   }
 
@@ -369,7 +400,7 @@ export class TuiApp {
     const i = VIEWS.indexOf(this.view);
     for (let n = 1; n <= VIEWS.length; n++) {
       const next = VIEWS[(i + step * n + VIEWS.length * 3) % VIEWS.length]!;
-      if (next === 'jobs' || (next === 'dashboard' && this.current) || (next === 'differences' && this.diff)) {
+      if (next === 'jobs' || next === 'schedules' || (next === 'dashboard' && this.current) || (next === 'differences' && this.diff)) {
         this.view = next;
         return;
       }
@@ -380,8 +411,77 @@ export class TuiApp {
     this.view = this.view === 'differences' ? (this.current ? 'dashboard' : 'jobs') : 'jobs';
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Schedules
+  // -------------------------------------------------------------------------------------------
+
+  /** Owns the scheduler when no other process does; its events ring the bell when something needs a look. */
+  private async startScheduler(): Promise<void> {
+    if (this.options.noScheduler) return;
+    try {
+      const { owner } = await this.ws.ownScheduler((e) => this.onSchedulerEvent(e), this.options.maxConcurrent);
+      this.schedulerPid = owner;
+    } catch (err) {
+      this.notify(`scheduler: ${oneLine(err)}`);
+    }
+  }
+
+  private onSchedulerEvent(e: SchedulerEvent): void {
+    const bad = e.type === 'error' || (e.type === 'finished' && (e.state === 'failed' || e.state === 'canceled'));
+    if (e.type === 'fired' || e.type === 'finished' || bad) {
+      if (bad || e.type === 'finished') this.screen.program.bell();
+      this.notify(`schedule ${e.scheduleId}: ${e.message}`);
+      void this.refreshJobs();
+    }
+    void this.refreshSchedules();
+  }
+
+  private async refreshSchedules(): Promise<void> {
+    if (this.destroyed) return;
+    try {
+      this.schedules = await this.ws.schedules();
+      this.scheduleCursor = clamp(this.scheduleCursor, 0, this.schedules.length - 1);
+      this.requestRender();
+    } catch (err) {
+      this.notify(`cannot list schedules: ${oneLine(err)}`);
+    }
+  }
+
+  private selectedSchedule(): ScheduleRecord | undefined {
+    return this.view === 'schedules' ? this.schedules[this.scheduleCursor] : undefined;
+  }
+
+  async toggleSchedulePaused(): Promise<void> {
+    const s = this.selectedSchedule();
+    if (!s) return;
+    await this.ws.setSchedulePaused(s.id, !s.paused);
+    this.notify(`schedule ${s.id} ${s.paused ? 'resumed (what fell due while paused is not caught up)' : 'paused'}`);
+    await this.refreshSchedules();
+  }
+
+  askRemoveSchedule(): void {
+    const s = this.selectedSchedule();
+    if (!s) return;
+    this.openDialog({
+      kind: 'confirm',
+      title: ' Remove? ',
+      dangerous: true,
+      lines: [`Remove schedule ${s.id}?`, `${s.source} → ${s.dest}`, 'A run in progress goes on; no new run starts.', '', '[y] remove   [n] keep'],
+      onConfirm: () =>
+        void this.ws.removeSchedule(s.id).then(
+          () => {
+            this.notify(`schedule ${s.id} removed`);
+            void this.refreshSchedules();
+          },
+          (err: unknown) => this.notify(oneLine(err)),
+        ),
+    });
+  }
+
   move(delta: number): void {
-    if (this.view === 'jobs') {
+    if (this.view === 'schedules') {
+      this.scheduleCursor = clamp(this.scheduleCursor + delta, 0, this.schedules.length - 1);
+    } else if (this.view === 'jobs') {
       this.jobCursor = clamp(this.jobCursor + delta, 0, this.jobs.length - 1);
     } else if (this.view === 'differences' && this.diff) {
       const d = this.diff;
@@ -391,7 +491,12 @@ export class TuiApp {
   }
 
   open(): void {
-    if (this.view === 'jobs') {
+    if (this.view === 'schedules') {
+      const s = this.selectedSchedule();
+      const jobId = s && [...s.runs].reverse().find((r) => r.jobId)?.jobId;
+      if (jobId) this.openDashboard(jobId);
+      else if (s) this.notify(`schedule ${s.id} has not run yet`);
+    } else if (this.view === 'jobs') {
       const entry = this.selectedJob();
       if (entry) this.openDashboard(entry.record.id);
     } else if (this.view === 'dashboard' && this.current) {
@@ -914,6 +1019,7 @@ export class TuiApp {
     for (const el of [...dash, this.list]) el.hide();
     if (this.view === 'dashboard' && this.current) this.renderDashboard(W, H);
     else if (this.view === 'differences' && this.diff) this.renderDifferences(W, H);
+    else if (this.view === 'schedules') this.renderSchedules(W, H);
     else this.renderJobs(W, H);
     this.renderFooter(W);
     this.renderDialog(W, H);
@@ -966,6 +1072,27 @@ export class TuiApp {
     if (table.lines.length === 0) lines.push('', '  No jobs yet. Start one with: s3mig migrate SRC DST (or s3mig demo)');
     this.place(this.list, { top: 3, left: 0, width: W, height: H - 4 });
     this.label(this.list, ' Jobs ');
+    this.setLines(this.list, lines);
+    this.list.show();
+  }
+
+  private renderSchedules(W: number, H: number): void {
+    const owner = this.schedulerPid === undefined ? 'no process fires them now (run s3mig scheduler --headless)' : this.schedulerPid === process.pid ? 'fired by this window' : `fired by pid ${this.schedulerPid}`;
+    this.renderHeaderText([`schedules of ${this.ws.stateDir}`, `${this.schedules.length} schedule${this.schedules.length === 1 ? '' : 's'}; ${owner}`], W);
+    const inner = W - 2;
+    const runningIds = new Set(this.ws.scheduledRuns().map((r) => r.scheduleId));
+    const items = this.schedules.map((record) => ({ record, running: runningIds.has(record.id) || record.runs.some((r) => r.state === 'running' || r.state === 'starting') }));
+    const table = scheduleTable(items, new Date(), Intl.DateTimeFormat().resolvedOptions().timeZone, inner);
+    const h = Math.max(1, H - 3 - 1 - 2);
+    const top = clamp(this.scheduleCursor - h + 2, 0, Math.max(0, table.lines.length - (h - 1)));
+    const lines = [this.bold(escapeTags(table.header))];
+    table.lines.slice(top, top + h - 1).forEach((row, i) => {
+      const line = escapeTags(pad(row, inner));
+      lines.push(top + i === this.scheduleCursor ? `{inverse}${line}{/inverse}` : line);
+    });
+    if (table.lines.length === 0) lines.push('', '  No schedules. Add one with: s3mig schedule add SRC DST --cron "30 2 * * *" --tz Europe/Berlin');
+    this.place(this.list, { top: 3, left: 0, width: W, height: H - 4 });
+    this.label(this.list, ' Schedules ');
     this.setLines(this.list, lines);
     this.list.show();
   }
@@ -1048,6 +1175,10 @@ export class TuiApp {
 
   /** Whether `p` would pause (the job runs) or resume it, for the footer's words. */
   private footerContext(): { canPause?: boolean; hide?: ActionName[] } {
+    if (this.view === 'schedules' && !this.dialog) {
+      const s = this.selectedSchedule();
+      return s ? { canPause: !s.paused } : { hide: ['pause', 'remove', 'open'] };
+    }
     const id = this.targetJobId();
     if (!id) return {};
     const entry = this.jobs.find((j) => j.record.id === id);

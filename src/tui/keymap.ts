@@ -1,9 +1,9 @@
 // The one keymap table of the TUI (design §11): every key, its action, description, scope and danger; the footer and help are generated from it.
 
 /** Where a binding applies. `global` applies in every scope but `dialog`, which is modal. */
-export type Scope = 'global' | 'jobs' | 'dashboard' | 'differences' | 'dialog';
+export type Scope = 'global' | 'jobs' | 'dashboard' | 'differences' | 'schedules' | 'dialog';
 
-export const SCOPES: readonly Scope[] = ['global', 'jobs', 'dashboard', 'differences', 'dialog'];
+export const SCOPES: readonly Scope[] = ['global', 'jobs', 'dashboard', 'differences', 'schedules', 'dialog'];
 
 export type ActionName =
   | 'help'
@@ -32,6 +32,7 @@ export type ActionName =
   | 'cancel'
   | 'resume'
   | 'prune'
+  | 'remove'
   | 'confirm'
   | 'dismiss'
   | 'nextField';
@@ -126,6 +127,12 @@ export const KEYMAP: readonly KeyBinding[] = [
   bind('differences', 'fix', ['f'], 'fix', { footer: true, help: 'fix the selection, or all when nothing is selected (asks first)' }),
   bind('differences', 'reverify', ['v'], 're-verify', { help: 're-verify the selection, or all when nothing is selected' }),
   bind('differences', 'export', ['e'], 'export', { help: 'export the list as shown' }),
+
+  bind('schedules', 'back', ['escape'], 'back', { footer: true, help: 'back to the jobs' }),
+  ...listMoves('schedules'),
+  bind('schedules', 'open', ['enter'], 'last run', { footer: true, help: "open the dashboard of the schedule's last run" }),
+  bind('schedules', 'pause', ['p'], 'pause or resume', { footer: true, toggle: ['pause', 'resume'], help: 'pause or resume the schedule (a resumed schedule does not catch up)' }),
+  bind('schedules', 'remove', ['x'], 'remove', { dangerous: true, footer: true, help: 'remove the schedule (a run in progress goes on)' }),
 
   bind('dialog', 'confirm', ['y', 'enter'], 'confirm', { footer: true }),
   bind('dialog', 'dismiss', ['n', 'escape'], 'cancel', { footer: true, help: 'close without doing anything' }),

@@ -8,23 +8,19 @@ import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { S3migError } from '../../src/core/errors.ts';
 import type { JobState } from '../../src/core/job-state.ts';
 import type { JobRecord } from '../../src/core/job-record.ts';
 import { buildSummary, type Summary } from '../../src/core/summary.ts';
 import { emptyCounts, type Outcome } from '../../src/core/tally.ts';
-import { Secret } from '../../src/core/secret.ts';
 import type { ScheduleRecord, ScheduleRun, ScheduleWhen } from '../../src/core/schedule.ts';
 import { acquireSchedulerLock, readSchedule, writeSchedule } from '../../src/store/schedules.ts';
 import { createJobDir, listJobs, writeJobRecord } from '../../src/store/state-dir.ts';
 import { EventBus } from '../../src/engine/events.ts';
 import type { RunningJob } from '../../src/engine/job-runner.ts';
 import { Scheduler, sameDestinationOf, type Notification, type SchedulerEvent, type SchedulerOptions } from '../../src/engine/scheduler.ts';
-import { connect } from '../../src/s3/client.ts';
-import { startLocalS3 } from '../../src/testing/s3-server.ts';
 import { tempDir } from '../helpers.ts';
-import { mcHost, putObjects } from '../live-harness.ts';
+import { twoLocalS3 } from '../live-harness.ts';
 
 const T0 = new Date('2026-03-01T00:00:00.000Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
@@ -532,28 +528,11 @@ test('a receiver that keeps failing: the run stays notified false and the error 
 // (b) the real clock, timer and migration
 // ---------------------------------------------------------------------------------------------
 
-/** Two local S3 servers with a `media` bucket each, the source seeded with `objects`; all stopped after the test. */
-async function twoServers(t: TestContext, objects: Record<string, string>) {
-  const [src, dst] = await Promise.all([startLocalS3({ buckets: ['media'] }), startLocalS3({ buckets: ['media'] })]);
-  t.after(() => Promise.all([src.stop(), dst.stop()]));
-  const open = (endpoint: string) => connect({ url: endpoint, region: 'us-east-1', pathStyle: true }, { accessKey: 'S3RVER', secretKey: new Secret('S3RVER') });
-  const [s, d] = [open(src.endpoint), open(dst.endpoint)];
-  t.after(() => {
-    s.destroy();
-    d.destroy();
-  });
-  await putObjects(s, 'media', objects, 4);
-  return {
-    aliasEnv: { env: { MC_HOST_src: mcHost(src.endpoint), MC_HOST_dst: mcHost(dst.endpoint) } },
-    destKeys: async () => ((await d.client.send(new ListObjectsV2Command({ Bucket: 'media' }))).Contents ?? []).map((o) => o.Key).sort(),
-  };
-}
-
 test('integration: a one-shot due in 2 s migrates between two local S3 servers and the webhook gets the summary exactly once', { timeout: 120_000 }, async (t) => {
   const dir = await tempDir(t);
   const state = join(dir, 'state');
   const objects: Record<string, string> = { 'a.txt': 'alpha', 'docs/b.md': 'bravo', 'photos/é.png': 'png bytes' };
-  const servers = await twoServers(t, objects);
+  const servers = await twoLocalS3(t, objects);
   const hook = await receiver(t);
 
   let offset = 0;
@@ -607,7 +586,7 @@ test('integration: a stop pauses a real run at a checkpoint; the next start resu
   const state = join(dir, 'state');
   // 12 objects of 8 KiB at 16 KiB/s, one copy at a time: the transfer takes seconds, long enough to stop in.
   const objects = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`obj-${String(i).padStart(2, '0')}`, String(i % 10).repeat(8192)]));
-  const servers = await twoServers(t, objects);
+  const servers = await twoLocalS3(t, objects);
   const hook = await receiver(t);
   const s = {
     ...schedule('sch-stop', 'dst/media', once(new Date(Date.now() - 1000)), { source: 'src/media', notifyWebhook: hook.url, createdAt: new Date(Date.now() - 5000).toISOString() }),

@@ -14,7 +14,9 @@ import { HANDLERS, runTui, type TuiResult } from '../../src/tui/app.ts';
 import { KEYMAP } from '../../src/tui/keymap.ts';
 import type { Summary } from '../../src/core/summary.ts';
 import { MD5_A, tempDir, writeInventory } from '../helpers.ts';
-import { endOf, mcHost, spawnS3mig } from '../live-harness.ts';
+import { endOf, mcHost, spawnS3mig, twoLocalS3 } from '../live-harness.ts';
+import type { LiveEnv } from '../../src/engine/live-targets.ts';
+import { main } from '../../src/cli/main.ts';
 import { startStub } from '../stub-s3.ts';
 
 const SAMPLES = fileURLToPath(new URL('../../sample-data/', import.meta.url));
@@ -60,9 +62,9 @@ interface Session {
   done: Promise<TuiResult>;
 }
 
-async function open(t: TestContext, stateDir: string, options: { columns?: number; rows?: number; noColor?: boolean; fps?: number } = {}): Promise<Session> {
+async function open(t: TestContext, stateDir: string, options: { columns?: number; rows?: number; noColor?: boolean; fps?: number; aliasEnv?: LiveEnv } = {}): Promise<Session> {
   const term = fakeTerminal(options.columns ?? 80, options.rows ?? 24);
-  const ws = new Workspace(stateDir);
+  const ws = new Workspace(stateDir, options.aliasEnv ? { aliasEnv: options.aliasEnv } : {});
   let app: Session['app'] | undefined;
   const done = runTui({ workspace: ws, input: term.input, output: term.output, noColor: options.noColor ?? false, fps: options.fps ?? 50, onStart: (a) => (app = a as unknown as Session['app']) });
   t.after(async () => {
@@ -230,4 +232,35 @@ test('rendering is throttled to 10 frames a second however many events arrive, o
   await s.waitFor((x) => x.includes('35,000 keys'), 'the last event on screen');
   const seconds = (performance.now() - t0) / 1000;
   assert.ok(frames <= Math.ceil(seconds * 10) + 2, `${frames} frames in ${seconds.toFixed(2)} s for 5,000 events`);
+});
+
+test('schedules view: the TUI owns the scheduler; a schedule due in seconds runs, rings the bell; p pauses, x removes (asks)', { timeout: 120_000 }, async (t) => {
+  const dir = await tempDir(t);
+  const stateDir = join(dir, 'state');
+  const servers = await twoLocalS3(t, { 'a.txt': 'alpha', 'docs/b.md': 'bravo', '写真/c.jpg': 'jpeg' });
+  const quiet = { stdout: new PassThrough(), stderr: new PassThrough() };
+  quiet.stdout.resume();
+  quiet.stderr.resume();
+  const at = new Date(Date.now() + 2_000).toISOString();
+  assert.equal(await main(['schedule', 'add', 'src/media', 'dst/media', '--at', at, '--report-dir', join(dir, 'reports'), '--state-dir', stateDir], quiet), 0);
+  assert.equal(await main(['schedule', 'add', 'src/media', 'dst/media', '--cron', '30 2 * * *', '--tz', 'America/New_York', '--state-dir', stateDir], quiet), 0);
+  process.exitCode = undefined;
+  const s = await open(t, stateDir, { columns: 180, rows: 30, aliasEnv: servers.aliasEnv });
+  s.press('tab');
+  let text = await s.waitFor((x) => x.includes('fired by this window') && (x.match(/sch-\d{8}/g) ?? []).length >= 2, 'the schedules view');
+  assert.match(text, /cron "30 2 \* \* \*" in America\/New_York/);
+  assert.match(text, /02:30 E[SD]T/, 'the next run in the schedule zone');
+  text = await s.waitFor((x) => /schedule sch-\S+: .*(completed|differences)/.test(x), 'the run finished, told in the footer');
+  assert.ok(s.term.written().includes('\x07'), 'the bell rang');
+  assert.deepEqual(await servers.destKeys(), ['a.txt', 'docs/b.md', '写真/c.jpg']);
+  await s.waitFor((x) => /done\s+src\/media → dst\/media/.test(x), 'the one-shot done');
+
+  // The cron schedule is the second row (oldest first): pause it, then remove it.
+  s.press('down');
+  s.press('p');
+  await s.waitFor((x) => /paused\s+src\/media → dst\/media\s+cron/.test(x), 'the schedule paused');
+  s.press('x');
+  await s.waitFor((x) => x.includes('Remove?'), 'the remove question');
+  s.press('y');
+  await s.waitFor((x) => (x.match(/│sch-\d{8}/g) ?? []).length === 1 && x.includes('removed'), 'the schedule removed');
 });

@@ -52,10 +52,10 @@ test('every scope has a way out: global quit, or the dialog dismissing', () => {
   assert.equal(actionFor('dashboard', 'escape')?.action, 'back');
 });
 
-test('the dangerous actions are exactly cancel and prune', () => {
+test('the dangerous actions are exactly cancel, prune and remove', () => {
   const dangerous = new Set(KEYMAP.filter((k) => k.dangerous).map((k) => k.action));
-  assert.deepEqual([...dangerous].sort(), ['cancel', 'prune']);
-  for (const k of KEYMAP.filter((k) => k.action === 'cancel' || k.action === 'prune')) assert.ok(k.dangerous, `${k.scope}/${k.action}`);
+  assert.deepEqual([...dangerous].sort(), ['cancel', 'prune', 'remove']);
+  for (const k of KEYMAP.filter((k) => k.action === 'cancel' || k.action === 'prune' || k.action === 'remove')) assert.ok(k.dangerous, `${k.scope}/${k.action}`);
   assert.ok(KEYMAP.filter((k) => k.action === 'fix').every((k) => !k.dangerous), 'fix asks through its own dialog');
 });
 
