@@ -2,6 +2,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { execa, type ResultPromise } from 'execa';
@@ -159,5 +161,33 @@ export async function twoLocalS3(t: TestContext, objects: Record<string, string>
   return {
     aliasEnv: { env: { MC_HOST_src: mcHost(src.endpoint), MC_HOST_dst: mcHost(dst.endpoint) } },
     destKeys: async () => ((await d.client.send(new ListObjectsV2Command({ Bucket: 'media' }))).Contents ?? []).map((o) => o.Key).sort(),
+  };
+}
+
+/** A webhook receiver on 127.0.0.1: every request's JSON body, and a promise per request count. */
+export async function webhookReceiver(t: TestContext, status = 200) {
+  const bodies: Record<string, unknown>[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      bodies.push(JSON.parse(body) as Record<string, unknown>);
+      res.statusCode = status;
+      res.end();
+      for (const w of waiters.filter((w) => bodies.length >= w.n)) w.resolve();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook?token=t0k3n`,
+    bodies,
+    /** Resolves once `n` requests have arrived. */
+    received: (n: number) => (bodies.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }))),
   };
 }

@@ -13,7 +13,7 @@ import { sendControl } from '../engine/control.ts';
 import { standardFollowUp, startJob, type JobRun, type RunningJob } from '../engine/job-runner.ts';
 import { readUnprunedJob } from '../engine/prune.ts';
 import { cancelCommand, pauseCommand, pruneCommand } from './control-commands.ts';
-import { scheduleAdd, scheduleList, scheduleSet, schedulerCommand } from './schedule-commands.ts';
+import { checkWebhook, scheduleAdd, scheduleList, scheduleSet, schedulerCommand } from './schedule-commands.ts';
 import type { Summary } from '../core/summary.ts';
 import { formatBytes, formatJobs, formatSummary } from './format.ts';
 import { progressPrinter } from './progress.ts';
@@ -242,6 +242,7 @@ interface MigrateArgs extends CommonArgs, LiveArgs {
   concurrency?: number;
   'limit-upload'?: string;
   headless?: boolean;
+  'notify-webhook'?: string;
 }
 
 async function migrateCommand(io: Io, args: MigrateArgs): Promise<number> {
@@ -273,9 +274,43 @@ async function migrateCommand(io: Io, args: MigrateArgs): Promise<number> {
       bus,
       signal,
     });
-  if (wantsDashboard(io, args)) return dashboardCommand(io, stateDir, run);
-  const summary = await runJobCommand(io, args, run, { stateDir });
-  return summary.exitCode;
+  const hook = args['notify-webhook'];
+  checkWebhook(hook);
+  const notified = hook ? notifying(run, hook) : { run, sent: () => Promise.resolve() };
+  try {
+    if (wantsDashboard(io, args)) return await dashboardCommand(io, stateDir, notified.run);
+    const summary = await runJobCommand(io, args, notified.run, { stateDir });
+    return summary.exitCode;
+  } finally {
+    // The job never waited for the webhook; the process waits for its answer (retries included) before it exits.
+    await notified.sent();
+  }
+}
+
+/**
+ * A job whose end (its summary, or its failure; a pause is no end) is POSTed to a webhook in the
+ * background; `sent()` resolves when the POST is done.
+ */
+function notifying(run: JobRun, url: string): { run: JobRun; sent: () => Promise<unknown> } {
+  const pending: Promise<unknown>[] = [];
+  const wrapped: JobRun = async (bus, signal) => {
+    let jobId: string | undefined;
+    bus.subscribe((e) => {
+      if (e.type === 'job:created') jobId = e.jobId;
+    });
+    const { notifyInBackground } = await import('../engine/notify.ts');
+    try {
+      const summary = await run(bus, signal);
+      pending.push(notifyInBackground(url, { type: 'summary', summary }));
+      return summary;
+    } catch (err) {
+      if (!(isS3migError(err) && err.code === 'S3MIG_PAUSED')) {
+        pending.push(notifyInBackground(url, { type: 'failure', jobId: jobId ?? null, error: oneLine(err) }));
+      }
+      throw err;
+    }
+  };
+  return { run: wrapped, sent: () => Promise.all(pending) };
 }
 
 async function retryCommand(io: Io, args: CommonArgs & { job: string; concurrency?: number; engine?: 'auto' | 'mc' | 'native' }): Promise<number> {
@@ -444,6 +479,7 @@ function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv
           .option('ca-bundle', { type: 'string', describe: 'PEM file of certificate authorities' })
           .option('report-dir', { type: 'string', describe: 'where reports go (default ./s3mig-reports/<job>/)' })
           .option('headless', { type: 'boolean', describe: 'no dashboard on a terminal: print progress and the summary' })
+          .option('notify-webhook', { type: 'string', requiresArg: true, describe: 'POST the summary (or the failure) as JSON to this URL when the job ends, retried with backoff' })
           .example('$0 migrate old/media new/media --fix', 'copy, prove, and fix until clean')
           .example('$0 migrate old/media new/media --dry-run', 'what would be copied'),
       async (a) => done(await migrateCommand(io, a as never)),

@@ -95,7 +95,8 @@ function migrateOf(args: ScheduleAddArgs): ScheduledMigrate {
   return m;
 }
 
-function checkWebhook(url: string | undefined): void {
+/** A webhook URL: http or https. */
+export function checkWebhook(url: string | undefined): void {
   if (url === undefined) return;
   let u: URL;
   try {

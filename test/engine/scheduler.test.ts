@@ -5,8 +5,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { S3migError } from '../../src/core/errors.ts';
 import type { JobState } from '../../src/core/job-state.ts';
@@ -20,7 +18,7 @@ import { EventBus } from '../../src/engine/events.ts';
 import type { RunningJob } from '../../src/engine/job-runner.ts';
 import { Scheduler, sameDestinationOf, type Notification, type SchedulerEvent, type SchedulerOptions } from '../../src/engine/scheduler.ts';
 import { tempDir } from '../helpers.ts';
-import { twoLocalS3 } from '../live-harness.ts';
+import { twoLocalS3, webhookReceiver } from '../live-harness.ts';
 
 const T0 = new Date('2026-03-01T00:00:00.000Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
@@ -163,34 +161,6 @@ async function writeJob(stateDir: string, id: string, s: ScheduleRecord, state: 
     pid: 1,
     ...extra,
   });
-}
-
-/** A webhook receiver on 127.0.0.1: every request's JSON body, and a promise per request count. */
-async function receiver(t: TestContext, status = 200) {
-  const bodies: Notification[] = [];
-  const waiters: { n: number; resolve: () => void }[] = [];
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (body += c));
-    req.on('end', () => {
-      bodies.push(JSON.parse(body) as Notification);
-      res.statusCode = status;
-      res.end();
-      for (const w of waiters.filter((w) => bodies.length >= w.n)) w.resolve();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
-  });
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook?token=t0k3n`,
-    bodies,
-    /** Resolves once `n` requests have arrived. */
-    received: (n: number) => (bodies.length >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }))),
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -450,7 +420,7 @@ test('a second scheduler is refused, naming the pid that holds the lock: another
 
 test('notifications: the summary of a finished run and the error of a failed one, each once, recorded notified; a stop before the 2xx re-sends at the next start', async (t) => {
   const dir = await tempDir(t);
-  const hook = await receiver(t);
+  const hook = await webhookReceiver(t);
   const T1 = at(HOUR);
   await writeSchedule(dir, schedule('ok', 'dst/ok', once(T1), { notifyWebhook: hook.url }));
   await writeSchedule(dir, schedule('bad', 'dst/bad', once(T1), { notifyWebhook: hook.url }));
@@ -509,7 +479,7 @@ test('notifications: the summary of a finished run and the error of a failed one
 
 test('a receiver that keeps failing: the run stays notified false and the error event names no token', async (t) => {
   const dir = await tempDir(t);
-  const hook = await receiver(t, 503);
+  const hook = await webhookReceiver(t, 503);
   await writeSchedule(dir, schedule('x', 'dst/x', once(at(HOUR)), { notifyWebhook: hook.url }));
   const h = harness(t, dir, { notify: { attempts: 3, baseDelayMs: 1 } }, at(HOUR));
   await h.scheduler.start();
@@ -533,7 +503,7 @@ test('integration: a one-shot due in 2 s migrates between two local S3 servers a
   const state = join(dir, 'state');
   const objects: Record<string, string> = { 'a.txt': 'alpha', 'docs/b.md': 'bravo', 'photos/é.png': 'png bytes' };
   const servers = await twoLocalS3(t, objects);
-  const hook = await receiver(t);
+  const hook = await webhookReceiver(t);
 
   let offset = 0;
   const clock = () => new Date(Date.now() + offset);
@@ -587,7 +557,7 @@ test('integration: a stop pauses a real run at a checkpoint; the next start resu
   // 12 objects of 8 KiB at 16 KiB/s, one copy at a time: the transfer takes seconds, long enough to stop in.
   const objects = Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`obj-${String(i).padStart(2, '0')}`, String(i % 10).repeat(8192)]));
   const servers = await twoLocalS3(t, objects);
-  const hook = await receiver(t);
+  const hook = await webhookReceiver(t);
   const s = {
     ...schedule('sch-stop', 'dst/media', once(new Date(Date.now() - 1000)), { source: 'src/media', notifyWebhook: hook.url, createdAt: new Date(Date.now() - 5000).toISOString() }),
     migrate: { engine: 'native' as const, concurrency: 1, limitUpload: 16 * 1024, reportDir: join(dir, 'reports') },
