@@ -1061,19 +1061,7 @@ export class TuiApp {
     this.renderHeaderText([`jobs of ${this.ws.stateDir}`, `${this.jobs.length} job${this.jobs.length === 1 ? '' : 's'}; enter opens one`], W);
     const items: JobListItem[] = this.jobs.map((j) => ({ record: j.record, live: j.live, ...(j.pid !== undefined ? { pid: j.pid } : {}), ...(this.jobViews.has(j.record.id) ? { view: this.jobViews.get(j.record.id)! } : {}) }));
     const inner = W - 2;
-    const table = jobTable(items, Date.now(), inner);
-    const h = Math.max(1, H - 3 - 1 - 2);
-    const top = clamp(this.jobCursor - h + 2, 0, Math.max(0, table.lines.length - (h - 1)));
-    const lines = [this.bold(escapeTags(table.header))];
-    table.lines.slice(top, top + h - 1).forEach((row, i) => {
-      const line = escapeTags(pad(row, inner));
-      lines.push(top + i === this.jobCursor ? `{inverse}${line}{/inverse}` : line);
-    });
-    if (table.lines.length === 0) lines.push('', '  No jobs yet. Start one with: s3mig migrate SRC DST (or s3mig demo)');
-    this.place(this.list, { top: 3, left: 0, width: W, height: H - 4 });
-    this.label(this.list, ' Jobs ');
-    this.setLines(this.list, lines);
-    this.list.show();
+    this.renderTable(jobTable(items, Date.now(), inner), this.jobCursor, ' Jobs ', '  No jobs yet. Start one with: s3mig migrate SRC DST (or s3mig demo)', W, H);
   }
 
   private renderSchedules(W: number, H: number): void {
@@ -1083,16 +1071,22 @@ export class TuiApp {
     const runningIds = new Set(this.ws.scheduledRuns().map((r) => r.scheduleId));
     const items = this.schedules.map((record) => ({ record, running: runningIds.has(record.id) || record.runs.some((r) => r.state === 'running' || r.state === 'starting') }));
     const table = scheduleTable(items, new Date(), Intl.DateTimeFormat().resolvedOptions().timeZone, inner);
+    this.renderTable(table, this.scheduleCursor, ' Schedules ', '  No schedules. Add one with: s3mig schedule add SRC DST --cron "30 2 * * *" --tz Europe/Berlin', W, H);
+  }
+
+  /** A table in the list box below the header, scrolled to keep the cursor's row on screen. */
+  private renderTable(table: { header: string; lines: string[] }, cursor: number, title: string, empty: string, W: number, H: number): void {
+    const inner = W - 2;
     const h = Math.max(1, H - 3 - 1 - 2);
-    const top = clamp(this.scheduleCursor - h + 2, 0, Math.max(0, table.lines.length - (h - 1)));
+    const top = clamp(cursor - h + 2, 0, Math.max(0, table.lines.length - (h - 1)));
     const lines = [this.bold(escapeTags(table.header))];
     table.lines.slice(top, top + h - 1).forEach((row, i) => {
       const line = escapeTags(pad(row, inner));
-      lines.push(top + i === this.scheduleCursor ? `{inverse}${line}{/inverse}` : line);
+      lines.push(top + i === cursor ? `{inverse}${line}{/inverse}` : line);
     });
-    if (table.lines.length === 0) lines.push('', '  No schedules. Add one with: s3mig schedule add SRC DST --cron "30 2 * * *" --tz Europe/Berlin');
+    if (table.lines.length === 0) lines.push('', empty);
     this.place(this.list, { top: 3, left: 0, width: W, height: H - 4 });
-    this.label(this.list, ' Schedules ');
+    this.label(this.list, title);
     this.setLines(this.list, lines);
     this.list.show();
   }
