@@ -9,12 +9,13 @@ export interface ScheduleItem {
   running: boolean;
 }
 
+/** At 80 columns: id, state and the next run; wider screens add the last result, the time and the targets. */
 export const SCHEDULE_COLUMNS: TableColumn[] = [
   { title: 'SCHEDULE', width: 26 },
   { title: 'STATE', width: 9 },
-  { title: 'SOURCE → DEST', width: 'rest' },
+  { title: 'SOURCE → DEST', width: 30, drop: 3 },
   { title: 'WHEN', width: 38, drop: 2 },
-  { title: 'NEXT RUN (THERE = HERE)', width: 44 },
+  { title: 'NEXT RUN (THERE = HERE)', width: 'rest' },
   { title: 'LAST RESULT', width: 28, drop: 1 },
 ];
 
@@ -26,7 +27,10 @@ export function nextRunText(s: ScheduleRecord, now: Date, localTz: string): stri
   const zone = s.when.kind === 'cron' ? s.when.tz : localTz;
   const own = formatInZone(next, zone);
   const due = next.getTime() <= now.getTime() ? ' (due)' : '';
-  return zone === localTz ? `${own}${due}` : `${own} = ${formatInZone(next, localTz)}${due}`;
+  if (zone === localTz) return `${own}${due}`;
+  const here = formatInZone(next, localTz);
+  // The same day in both zones: the date once ('2026-11-30 02:30 EST = 07:30 UTC').
+  return `${own} = ${here.slice(0, 10) === own.slice(0, 10) ? here.slice(11) : here}${due}`;
 }
 
 export function lastResultText(s: ScheduleRecord): string {

@@ -26,7 +26,8 @@ function schedule(over: Partial<ScheduleRecord> = {}): ScheduleRecord {
 
 test('next run: in the schedule zone, and the operator zone when it differs (across the spring-forward night)', () => {
   // 02:30 does not exist in Berlin on 2026-03-29: the run is at the transition, 03:00 CEST (01:00 UTC).
-  assert.equal(nextRunText(schedule(), NOW, 'UTC'), '2026-03-29 03:00 CEST = 2026-03-29 01:00 UTC');
+  assert.equal(nextRunText(schedule(), NOW, 'UTC'), '2026-03-29 03:00 CEST = 01:00 UTC');
+  assert.equal(nextRunText(schedule(), NOW, 'Pacific/Honolulu'), '2026-03-29 03:00 CEST = 2026-03-28 15:00 HST', 'another day here: both dates');
   assert.equal(nextRunText(schedule(), NOW, 'Europe/Berlin'), '2026-03-29 03:00 CEST');
   assert.equal(nextRunText(schedule({ paused: true }), NOW, 'UTC'), 'paused');
   const once = schedule({ when: { kind: 'once', at: '2026-03-28T13:00:00Z' }, lastScheduledFor: undefined });
