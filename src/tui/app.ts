@@ -83,6 +83,8 @@ interface Dialog {
   canDelete?: boolean;
   fix?: { keys: string[] | undefined; copies: number; deletes: number };
   dangerous?: boolean;
+  /** The quit question: Ctrl-C there quits at once. */
+  quit?: boolean;
 }
 
 interface DiffState {
@@ -305,25 +307,12 @@ export class TuiApp {
   async quit(force = false, reason = 'paused: the dashboard was closed'): Promise<void> {
     const running = this.ws.anyRunning();
     const scheduled = this.ws.scheduledRuns();
-    if (!running && scheduled.length > 0 && !force && !this.quitting) {
-      this.openDialog({
-        kind: 'confirm',
-        title: ' Quit? ',
-        dangerous: true,
-        lines: [`${scheduled.length} scheduled run(s) are running in this window.`, 'Quitting pauses them at their next checkpoint;', 'the next scheduler (s3mig scheduler, or this TUI again) resumes them.', '', '[y] quit   [n] stay'],
-        onConfirm: () => void this.quit(true, reason),
-      });
-      return;
-    }
-    if (running && !force && !this.quitting) {
-      const id = running.jobId ?? '';
-      this.openDialog({
-        kind: 'confirm',
-        title: ' Quit? ',
-        dangerous: true,
-        lines: [`Job ${id} is running in this window.`, 'Quitting pauses it at its next checkpoint;', `continue it later with: s3mig resume ${id}`, '', '[y] quit   [n] stay'],
-        onConfirm: () => void this.quit(true, reason),
-      });
+    if ((running || scheduled.length > 0) && !force && !this.quitting) {
+      const id = running?.jobId ?? '';
+      const what = running
+        ? [`Job ${id} is running in this window.`, 'Quitting pauses it at its next checkpoint;', `continue it later with: s3mig resume ${id}`]
+        : [`${scheduled.length} scheduled run(s) are running in this window.`, 'Quitting pauses them at their next checkpoint;', 'the next scheduler (s3mig scheduler, or this TUI again) resumes them.'];
+      this.openDialog({ kind: 'confirm', quit: true, title: ' Quit? ', dangerous: true, lines: [...what, '', '[y] quit   [n] stay'], onConfirm: () => void this.quit(true, reason) });
       return;
     }
     if (this.quitting) return;
@@ -359,7 +348,7 @@ export class TuiApp {
     if (this.destroyed || key.full === 'return' || key.full === 'linefeed') return;
     const d = this.dialog;
     if (d && (d.kind === 'prompt' || (d.kind === 'export' && (d.field ?? 0) === 0)) && this.editField(d, ch, key)) return;
-    if (d && key.full === 'C-c' && d.kind === 'confirm' && d.title === ' Quit? ') {
+    if (d?.quit && key.full === 'C-c') {
       void this.quit(true);
       return;
     }
