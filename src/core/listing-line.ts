@@ -74,23 +74,40 @@ export interface EncodedEntry {
 
 // mc prints a listed object in one fixed layout (mc-json.md §2). This expression accepts exactly that
 // layout with string fields of printable ASCII without escapes (so JSON.parse would give them verbatim)
-// and sizes below 2^53: a line it accepts is valid JSON. Any other line (non-ASCII keys included, which
-// a reader that decoded the line as latin1 must decode again) takes JSON.parse.
+// and sizes below 2^53: a line it accepts is valid JSON. A line with non-ASCII characters, which a reader
+// that decoded it as latin1 must decode again as UTF-8, takes the wide form below; any other, JSON.parse.
 const PLAIN = '[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*';
-const MC_LS_LINE = new RegExp(
-  `^\\{"status":"success","type":"(file|folder)","lastModified":"(${PLAIN})","size":(0|[1-9][0-9]{0,14}),"key":"(${PLAIN})",` +
-    `"etag":"(${PLAIN})","url":"${PLAIN}"(?:,"versionOrdinal":(?:0|[1-9][0-9]{0,14}))?(?:,"storageClass":"(${PLAIN})")?\\}$`,
-);
+// The same layout for a line already decoded as UTF-8: string fields may also hold any character from
+// U+0080 on, which JSON takes verbatim as well.
+const WIDE = '[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\uffff]*';
+const mcLsLine = (plain: string) =>
+  new RegExp(
+    `^\\{"status":"success","type":"(file|folder)","lastModified":"(${plain})","size":(0|[1-9][0-9]{0,14}),"key":"(${plain})",` +
+      `"etag":"(${plain})","url":"${plain}"(?:,"versionOrdinal":(?:0|[1-9][0-9]{0,14}))?(?:,"storageClass":"(${plain})")?\\}$`,
+  );
+const MC_LS_LINE = mcLsLine(PLAIN);
+const MC_LS_LINE_WIDE = mcLsLine(WIDE);
+
+function encodeMatch(m: RegExpExecArray | null): EncodedEntry | undefined {
+  if (m === null || m[4] === '') return undefined;
+  const head = `${m[3]}\t${m[5]}\t${m[2]}`;
+  const storageClass = m[6] ?? '';
+  const flags = m[1] === 'folder' ? 'd' : '';
+  return { key: m[4]!, value: storageClass || flags ? `${head}\t${storageClass}\t${flags}\t` : head, size: Number(m[3]) };
+}
 
 /**
  * The store's encoding of a line in mc's usual layout, without building objects; undefined for any
  * other line (parse those with parseListingLine). Equal to encodeEntryValue(parseListingLine(line)).
  */
 export function encodeMcLsLine(line: string): EncodedEntry | undefined {
-  const m = MC_LS_LINE.exec(line);
-  if (m === null || m[4] === '') return undefined;
-  const head = `${m[3]}\t${m[5]}\t${m[2]}`;
-  const storageClass = m[6] ?? '';
-  const flags = m[1] === 'folder' ? 'd' : '';
-  return { key: m[4]!, value: storageClass || flags ? `${head}\t${storageClass}\t${flags}\t` : head, size: Number(m[3]) };
+  return encodeMatch(MC_LS_LINE.exec(line));
+}
+
+/**
+ * encodeMcLsLine for a line decoded as UTF-8 (never as latin1): it also takes fields with non-ASCII
+ * characters. Equal to encodeEntryValue(parseListingLine(line)) for every line it accepts.
+ */
+export function encodeMcLsLineUtf8(line: string): EncodedEntry | undefined {
+  return encodeMatch(MC_LS_LINE_WIDE.exec(line));
 }

@@ -310,6 +310,7 @@ export async function compare(ctx: CompareContext): Promise<{ tally: Tally; repo
     meter.sample(tally.counts.source + tally.counts.dest, started);
     const after = lastKey ?? undefined;
     const filter = verdictFilter(job.record.options.filter);
+    const anyLive = job.record.source.kind === 'live' || job.record.dest.kind === 'live';
     for await (let verdicts of reconcile(db.side('source').entries(1000, after), db.side('dest').entries(1000, after))) {
       lastKey = verdicts[verdicts.length - 1]!.key;
       sinceCheckpoint += verdicts.length;
@@ -317,7 +318,8 @@ export async function compare(ctx: CompareContext): Promise<{ tally: Tally; repo
       if (filter) verdicts = verdicts.filter((v) => filter.keep(v) || (tally.exclude(v), false));
       // ETag mismatches are re-checked (HEAD, or mc stat), many at once, before they are counted.
       const toRecheck = verdicts.filter((v) => v.category === 'etagMismatch');
-      if (toRecheck.length > 0) await recheckEtags(ctx, toRecheck);
+      // Only a job with a live side has re-checks (stored or to make); a job of two files skips the lookups.
+      if (toRecheck.length > 0 && anyLive) await recheckEtags(ctx, toRecheck);
       for (const v of verdicts) {
         tally.add(v);
         if (v.category !== 'matched') {

@@ -3,7 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { S3migError, oneLine, throwIfAborted } from '../core/errors.ts';
-import { ListingLineError, encodeMcLsLine, parseListingLine } from '../core/listing-line.ts';
+import { ListingLineError, encodeMcLsLine, encodeMcLsLineUtf8, parseListingLine } from '../core/listing-line.ts';
 import { encodeEntryValue } from '../core/entry-codec.ts';
 
 /** A place in the (uncompressed) input: lines read and the byte offset just after the last of them. */
@@ -125,9 +125,19 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
       chunk.bytes += fast.size;
       return true;
     }
+    // Any other line is decoded as UTF-8 if it was read as latin1 and has other bytes; in mc's layout it
+    // still takes a regular expression, else JSON.parse.
+    const decoded = bytes ? (NON_ASCII.test(l) ? bytes.toString('utf8', from, cr ? to - 1 : to) : undefined) : l;
+    const wide = decoded === undefined ? undefined : encodeMcLsLineUtf8(decoded);
+    if (wide) {
+      sink(wide.key, wide.value);
+      chunk.entries++;
+      chunk.bytes += wide.size;
+      return true;
+    }
     let parsed;
     try {
-      parsed = parseListingLine(bytes && NON_ASCII.test(l) ? bytes.toString('utf8', from, cr ? to - 1 : to) : l);
+      parsed = parseListingLine(decoded ?? l);
     } catch (err) {
       if (err instanceof ListingLineError) throw new S3migError('S3MIG_INVENTORY_PARSE', `${name} line ${line}: ${err.message}`);
       throw err;

@@ -97,3 +97,33 @@ test('the mc-layout fast path gives exactly what JSON.parse gives, and declines 
   ];
   for (const line of declined) assert.equal(encodeMcLsLine(line), undefined, line);
 });
+
+test('the UTF-8 fast path takes non-ASCII fields in mc layout exactly as JSON.parse does, and declines the rest', async () => {
+  const { encodeMcLsLine, encodeMcLsLineUtf8 } = await import('../../src/core/listing-line.ts');
+  const { encodeEntryValue } = await import('../../src/core/entry-codec.ts');
+  const slow = (line: string) => {
+    const p = parseListingLine(line);
+    return p.kind === 'entry' ? { key: p.entry.key, value: encodeEntryValue(p.entry), size: p.entry.size } : undefined;
+  };
+  const accepted = [
+    mcLsLine({ key: 'caf\u00e9.txt', size: 1 }),
+    mcLsLine({ key: '写真/東京タワー.jpg', size: 2_227_255, etag: MD5, storageClass: 'STANDARD' }),
+    mcLsLine({ key: 'emoji/😀.txt', size: 120 }),
+    mcLsLine({ key: 'sep\u2028line', size: 3 }),
+    mcLsLine({ key: 'plain/ascii.txt', size: 5 }),
+  ];
+  for (const line of accepted) {
+    assert.deepEqual(encodeMcLsLineUtf8(line), slow(line), line);
+    assert.notEqual(encodeMcLsLineUtf8(line), undefined, line);
+  }
+  // The latin1 path still declines non-ASCII lines (the reader decodes them again as UTF-8 first).
+  assert.equal(encodeMcLsLine(accepted[0]!), undefined);
+  const declined = [
+    mcLsLine({ key: 'caf\u00e9 "quoted"', size: 1 }), // escapes: the slow path
+    mcLsLine({ key: '写真\\back', size: 1 }),
+    mcLsLine({ key: 'tab\t写真', size: 1 }),
+    mcLsLine({ key: '写真', size: 1, etag: `"${MD5}"` }),
+    '{"status":"success","type":"file","lastModified":"t","size":1,"key":"写真","etag":"","url":"u"} ',
+  ];
+  for (const line of declined) assert.equal(encodeMcLsLineUtf8(line), undefined, line);
+});
