@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { Secret } from '../src/core/secret.ts';
 import { connect, type S3Connection } from '../src/s3/client.ts';
 
@@ -16,6 +17,28 @@ export const TIME = '/usr/bin/time';
 export const KEY = 'S3RVER';
 
 export class UsageError extends Error {}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type WithHelp<O extends Options> = { options: O & { help: { type: 'boolean'; short: 'h'; default: false } }; strict: true; allowPositionals: false };
+
+/**
+ * A benchmark's command line (strict, no positionals, `-h`/`--help` added): a bad one is a UsageError
+ * (its message and the usage, without a stack); `--help` prints the usage and exits 0.
+ */
+export function parseBenchArgs<const O extends Options>(options: O, usage: string): ReturnType<typeof parseArgs<WithHelp<O>>>['values'] {
+  const config = { options: { ...options, help: { type: 'boolean', short: 'h', default: false } }, strict: true, allowPositionals: false } as WithHelp<O>;
+  let values: ReturnType<typeof parseArgs<WithHelp<O>>>['values'];
+  try {
+    ({ values } = parseArgs(config));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if ((values as { help?: boolean }).help) {
+    process.stdout.write(usage);
+    process.exit(0);
+  }
+  return values;
+}
 
 /** A count like 10000, 1e4, 10k or 10_000; at least `min`. */
 export function parseCount(text: string, what: string, min: number): number {

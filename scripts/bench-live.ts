@@ -25,11 +25,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { compareKeys } from '../src/core/key-order.ts';
 import { startLocalS3, type LocalS3 } from '../src/testing/s3-server.ts';
-import { KEY, REPO, UsageError, cleanup, haveTime, int, measure, onCleanup, pad, parseCount, prng, s3conn, secs, stopOnSignals, throwIfStopping, measureS3mig, type S3migRun } from './bench-common.ts';
+import { KEY, REPO, UsageError, parseBenchArgs, cleanup, haveTime, int, measure, onCleanup, pad, parseCount, prng, s3conn, secs, stopOnSignals, throwIfStopping, measureS3mig, type S3migRun } from './bench-common.ts';
 
 stopOnSignals();
 
@@ -62,29 +61,18 @@ interface Options {
 }
 
 function options(): Options {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        objects: { type: 'string', default: '10000' },
-        latency: { type: 'string', default: '200' },
-        'list-concurrency': { type: 'string', default: '8' },
-        'put-concurrency': { type: 'string', default: '48' },
-        reseed: { type: 'boolean', default: false },
-        'seed-only': { type: 'boolean', default: false },
-        'skip-cli-listing': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
+  const values = parseBenchArgs(
+    {
+      objects: { type: 'string', default: '10000' },
+      latency: { type: 'string', default: '200' },
+      'list-concurrency': { type: 'string', default: '8' },
+      'put-concurrency': { type: 'string', default: '48' },
+      reseed: { type: 'boolean', default: false },
+      'seed-only': { type: 'boolean', default: false },
+      'skip-cli-listing': { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
   return {
     objects: parseCount(values.objects, '--objects', 100),
     latency: parseCount(values.latency, '--latency', 0),

@@ -29,11 +29,10 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Connection } from '../src/s3/client.ts';
 import { startLocalS3, type LocalS3 } from '../src/testing/s3-server.ts';
-import { KEY, REPO, UsageError, cleanup, haveTime, isStopping, int, measure, onCleanup, pad, parseCount, prng, s3conn, secs, stopOnSignals, throwIfStopping, measureS3mig, type Measured } from './bench-common.ts';
+import { KEY, REPO, UsageError, parseBenchArgs, cleanup, haveTime, isStopping, int, measure, onCleanup, pad, parseCount, prng, s3conn, secs, stopOnSignals, throwIfStopping, measureS3mig, type Measured } from './bench-common.ts';
 
 stopOnSignals();
 
@@ -64,25 +63,14 @@ interface Options {
 }
 
 function options(): Options {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      options: {
-        objects: { type: 'string', default: '10000' },
-        concurrency: { type: 'string' },
-        reseed: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
+  const values = parseBenchArgs(
+    {
+      objects: { type: 'string', default: '10000' },
+      concurrency: { type: 'string' },
+      reseed: { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
   return {
     objects: parseCount(values.objects, '--objects', 1),
     concurrency: values.concurrency === undefined ? undefined : parseCount(values.concurrency, '--concurrency', 1),

@@ -17,9 +17,8 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { compareKeys } from '../src/core/key-order.ts';
-import { UsageError, parseCount } from './bench-common.ts';
+import { UsageError, parseBenchArgs, parseCount } from './bench-common.ts';
 import type { CategoryCounts } from '../src/core/tally.ts';
 
 const REPO = fileURLToPath(new URL('../', import.meta.url));
@@ -48,30 +47,17 @@ interface Options {
 
 /** A bad command line: reported as its message and the usage, without a stack. */
 function options(): Options {
-  const parse = () =>
-    parseArgs({
-      options: {
-        objects: { type: 'string', default: '1000000' },
-        dir: { type: 'string' },
-        'skip-map': { type: 'boolean', default: false },
-        keep: { type: 'boolean', default: false },
-        'clean-inputs': { type: 'boolean', default: false },
-        'cpu-prof': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-  let values: ReturnType<typeof parse>['values'];
-  try {
-    ({ values } = parse());
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
+  const values = parseBenchArgs(
+    {
+      objects: { type: 'string', default: '1000000' },
+      dir: { type: 'string' },
+      'skip-map': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      'clean-inputs': { type: 'boolean', default: false },
+      'cpu-prof': { type: 'boolean', default: false },
+    },
+    USAGE,
+  );
   return {
     objects: parseCount(values.objects!, '--objects', 100),
     dir: resolve(values.dir ?? join(REPO, '.bench')),

@@ -12,24 +12,19 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
-import { REPO, UsageError, cleanup, int, measure, onCleanup, parseCount, secs, stopOnSignals } from './bench-common.ts';
+import { REPO, UsageError, cleanup, parseBenchArgs, int, measure, onCleanup, parseCount, secs, stopOnSignals } from './bench-common.ts';
 
 const USAGE = `usage: npm run bench:tui -- [--objects N] [--cols C --rows R]\n`;
 
 function options(): { objects: number; cols: number; rows: number } {
-  const { values } = parseArgs({
-    options: {
+  const values = parseBenchArgs(
+    {
       objects: { type: 'string', default: '1000000' },
       cols: { type: 'string', default: '120' },
       rows: { type: 'string', default: '40' },
-      help: { type: 'boolean', short: 'h', default: false },
     },
-  });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
+    USAGE,
+  );
   return {
     objects: parseCount(values.objects, '--objects', 1),
     cols: parseCount(values.cols, '--cols', 80),
