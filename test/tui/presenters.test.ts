@@ -27,20 +27,13 @@ import {
   type DifferenceItem,
 } from '../../src/tui/presenters.ts';
 import { displayWidth } from '../../src/tui/text.ts';
+import { at, COUNTS, DEST, env, JOB, SOURCE, summaryWith, T0 } from './fixtures.ts';
 import { applyEvent, applyRecord, initialJobView, type JobListItem, type JobView } from '../../src/tui/view-model.ts';
 
 // Local times are shown in the machine's zone: these tests pin one that is not UTC.
 process.env.TZ = 'Asia/Tokyo';
 
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
-const JOB = '20261130-021333-2796c0';
-const T0 = Date.UTC(2026, 10, 30, 2, 13, 33);
-const at = (s: number) => new Date(T0 + s * 1000).toISOString();
-const env = (s: number) => ({ ts: at(s), jobId: JOB });
-
-const SOURCE: TargetRecord = { spec: 'a/src', kind: 'live', alias: 'a', bucket: 'src', prefix: '', endpoint: 'http://127.0.0.1:42581' };
-const DEST: TargetRecord = { spec: 'b/dst/copy', kind: 'live', alias: 'b', bucket: 'dst', prefix: 'copy', endpoint: 'https://s3.example.com' };
-const COUNTS = { matched: 17_000, missing: 2_000, extra: 500, sizeMismatch: 300, etagMismatch: 150, unverified: 50, source: 19_500, dest: 18_000 };
 
 function viewOf(events: EngineEvent[], kind?: JobView['kind']): JobView {
   const v = initialJobView(JOB);
@@ -73,24 +66,10 @@ function listingView(): JobView {
   ]);
 }
 
-const SUMMARY: Summary = {
-  job: JOB,
-  kind: 'migrate',
-  source: { ...SOURCE, entries: 20_000, complete: true },
-  dest: { ...DEST, entries: 18_000, complete: true },
-  complete: true,
-  outcome: 'differences',
-  exitCode: 1,
-  counts: COUNTS,
+const SUMMARY: Summary = summaryWith({
   bytes: { matched: 17e6, missing: 1_258_291, extra: 512, sizeMismatch: 3e5, etagMismatch: 1.5e5, unverified: 5e4, source: 19.5e6, dest: 18e6 },
-  duplicates: { source: 0, dest: 0 },
-  incomplete: [],
   timings: { startedAt: at(0), finishedAt: at(41.3), ingestMs: 10_000, compareMs: 5_000, reportMs: 1_000, totalMs: 41_300 },
-  rates: { ingestEntriesPerSec: 3_800, compareKeysPerSec: 7_500 },
-  peakRssBytes: 1,
-  recommendations: [],
-  reports: { dir: '/r', summary: '', differencesNdjson: '', differencesCsv: '', fixScript: '', fixPlan: '' },
-};
+});
 
 function finishedView(summary: Summary = SUMMARY, state: 'completed' | 'completed-with-differences' | 'failed' = 'completed-with-differences'): JobView {
   return viewOf([

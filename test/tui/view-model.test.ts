@@ -18,12 +18,8 @@ import {
   THROUGHPUT_SAMPLES,
   type JobView,
 } from '../../src/tui/view-model.ts';
+import { at, COUNTS, DEST, env, JOB, SOURCE, summaryWith } from './fixtures.ts';
 
-const JOB = '20261130-021333-2796c0';
-const SOURCE = { spec: 'a/src', kind: 'live', alias: 'a', bucket: 'src', prefix: '', endpoint: 'http://127.0.0.1:42581' } as const;
-const DEST = { spec: 'b/dst/copy', kind: 'live', alias: 'b', bucket: 'dst', prefix: 'copy', endpoint: 'https://s3.example.com' } as const;
-const at = (s: number) => new Date(Date.UTC(2026, 10, 30, 2, 13, 33) + s * 1000).toISOString();
-const env = (s: number) => ({ ts: at(s), jobId: JOB });
 
 const STRATEGY: Strategy = {
   name: 'standard',
@@ -36,27 +32,12 @@ const STRATEGY: Strategy = {
   },
 };
 
-const COUNTS = { matched: 17_000, missing: 2_000, extra: 500, sizeMismatch: 300, etagMismatch: 150, unverified: 50, source: 19_500, dest: 18_000 };
-
-const SUMMARY: Summary = {
-  job: JOB,
-  kind: 'migrate',
-  source: { ...SOURCE, entries: 20_000, complete: true },
-  dest: { ...DEST, entries: 18_000, complete: true },
-  complete: true,
-  outcome: 'differences',
-  exitCode: 1,
-  counts: COUNTS,
-  bytes: { matched: 17e6, missing: 2e6, extra: 5e5, sizeMismatch: 3e5, etagMismatch: 1.5e5, unverified: 5e4, source: 19.5e6, dest: 18e6 },
-  duplicates: { source: 0, dest: 0 },
-  incomplete: [],
+const SUMMARY: Summary = summaryWith({
   timings: { startedAt: at(0), finishedAt: at(60), transferMs: 20_000, ingestMs: 10_000, compareMs: 5_000, reportMs: 1_000, totalMs: 60_000 },
-  rates: { ingestEntriesPerSec: 3_800, compareKeysPerSec: 7_500 },
   peakRssBytes: 150_000_000,
   strategy: STRATEGY,
-  recommendations: [],
   reports: { dir: '/r', summary: '/r/summary.json', differencesNdjson: '', differencesCsv: '', fixScript: '', fixPlan: '' },
-};
+});
 
 /** A migration as the engine emits it: created, validated, estimated, transferred, listed, compared, reported. */
 const MIGRATION: EngineEvent[] = [
