@@ -405,6 +405,28 @@ async function defaultCommand(io: Io, args: CommonArgs, showHelp: () => void): P
   return dashboardCommand(io, resolveStateDir(args['state-dir']), undefined);
 }
 
+/**
+ * What a migration is run with, now (`migrate`) or later (`schedule add`): the targets and the options
+ * of the transfer, the filters and the fix loop. `engineDefault`: migrate's; a schedule stores only what
+ * the operator gave.
+ */
+function withMigrateOptions<T>(y: Argv<T>, engineDefault?: 'auto') {
+  return y
+    .positional('source', { type: 'string', demandOption: true, describe: 'ALIAS/BUCKET[/PREFIX]' })
+    .positional('dest', { type: 'string', demandOption: true, describe: 'ALIAS/BUCKET[/PREFIX]' })
+    .option('engine', { type: 'string', choices: ['auto', 'mc', 'native'], ...(engineDefault ? { default: engineDefault } : {}), describe: 'mc (mc mirror), native (the AWS SDK), or auto (mc when on PATH)' })
+    .option('overwrite', { type: 'boolean', describe: 'also replace destination objects whose size or comparable ETag differs' })
+    .option('fix', { type: 'boolean', describe: 'after the report, copy what is missing or different and re-check, round after round' })
+    .option('max-fix-rounds', { type: 'number', describe: 'fix rounds at most (default 3)' })
+    .option('delete-extras', { type: 'boolean', describe: 'with --fix: delete keys only in the destination (never after an incomplete listing)' })
+    .option('exclude', { type: 'string', array: true, describe: 'leave out keys matching this pattern (* and ?, as mc); repeatable' })
+    .option('newer-than', { type: 'string', describe: 'only objects newer than this (7d10h, or a date 2006.01.02[T15:04[:05]] UTC, or RFC 3339)' })
+    .option('older-than', { type: 'string', describe: 'only objects older than this' })
+    .option('concurrency', { type: 'number', describe: 'copies in flight, native engine (default 16)' })
+    .option('limit-upload', { type: 'string', requiresArg: true, describe: "the job's upload limit in bytes per second, as mc: 10MiB, 512KiB, 1GB (MiB = 1024², MB = 1000²); server-side copies are not limited" })
+    .option('list-concurrency', { type: 'number', describe: 'listers per side (default 8)' });
+}
+
 function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv {
   const parser: Argv = yargs(argv)
     .scriptName('s3mig')
@@ -460,21 +482,8 @@ function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv
       'migrate <source> <dest>',
       'validate, estimate, transfer, then inventory both sides, compare and report (with --fix: fix and re-check)',
       (y) =>
-        y
-          .positional('source', { type: 'string', demandOption: true, describe: 'ALIAS/BUCKET[/PREFIX]' })
-          .positional('dest', { type: 'string', demandOption: true, describe: 'ALIAS/BUCKET[/PREFIX]' })
-          .option('engine', { type: 'string', choices: ['auto', 'mc', 'native'], default: 'auto', describe: 'mc (mc mirror), native (the AWS SDK), or auto (mc when on PATH)' })
-          .option('overwrite', { type: 'boolean', describe: 'also replace destination objects whose size or comparable ETag differs' })
-          .option('fix', { type: 'boolean', describe: 'after the report, copy what is missing or different and re-check, round after round' })
-          .option('max-fix-rounds', { type: 'number', describe: 'fix rounds at most (default 3)' })
-          .option('delete-extras', { type: 'boolean', describe: 'with --fix: delete keys only in the destination (never after an incomplete listing)' })
-          .option('exclude', { type: 'string', array: true, describe: 'leave out keys matching this pattern (* and ?, as mc); repeatable' })
-          .option('newer-than', { type: 'string', describe: 'only objects newer than this (7d10h, or a date 2006.01.02[T15:04[:05]] UTC, or RFC 3339)' })
-          .option('older-than', { type: 'string', describe: 'only objects older than this' })
+        withMigrateOptions(y, 'auto')
           .option('dry-run', { type: 'boolean', describe: 'list both sides and report what the transfer would copy; change nothing' })
-          .option('concurrency', { type: 'number', describe: 'copies in flight, native engine (default 16)' })
-          .option('limit-upload', { type: 'string', requiresArg: true, describe: "the job's upload limit in bytes per second, as mc: 10MiB, 512KiB, 1GB (MiB = 1024², MB = 1000²); server-side copies are not limited" })
-          .option('list-concurrency', { type: 'number', describe: 'listers per side (default 8)' })
           .option('insecure', { type: 'boolean', describe: 'do not verify TLS certificates' })
           .option('ca-bundle', { type: 'string', describe: 'PEM file of certificate authorities' })
           .option('report-dir', { type: 'string', describe: 'where reports go (default ./s3mig-reports/<job>/)' })
@@ -501,25 +510,12 @@ function buildParser(argv: string[], io: Io, done: (code: number) => void): Argv
           'add <source> <dest>',
           'add a scheduled migration (its aliases resolve when it runs; no credential is stored)',
           (yy) =>
-            yy
-              .positional('source', { type: 'string', demandOption: true, describe: 'ALIAS/BUCKET[/PREFIX]' })
-              .positional('dest', { type: 'string', demandOption: true, describe: 'ALIAS/BUCKET[/PREFIX]' })
+            withMigrateOptions(yy)
               .option('at', { type: 'string', requiresArg: true, describe: 'once, at this ISO 8601 time with its offset: 2026-12-01T02:00:00+01:00' })
               .option('cron', { type: 'string', requiresArg: true, describe: 'recurring: a 5-field cron expression, read in --tz: "30 2 * * *"' })
               .option('tz', { type: 'string', requiresArg: true, describe: 'the IANA time zone of --cron: Europe/Berlin (daylight saving followed)' })
               .option('missed', { type: 'string', choices: ['once', 'skip'], default: 'once', describe: 'runs missed while no scheduler ran: run once for all of them, or skip them' })
               .option('notify-webhook', { type: 'string', requiresArg: true, describe: 'POST each run\'s summary (or its failure) as JSON to this URL, retried with backoff' })
-              .option('engine', { type: 'string', choices: ['auto', 'mc', 'native'], describe: 'as migrate' })
-              .option('overwrite', { type: 'boolean', describe: 'as migrate' })
-              .option('fix', { type: 'boolean', describe: 'as migrate' })
-              .option('max-fix-rounds', { type: 'number', describe: 'as migrate' })
-              .option('delete-extras', { type: 'boolean', describe: 'as migrate (with --fix)' })
-              .option('exclude', { type: 'string', array: true, describe: 'as migrate' })
-              .option('newer-than', { type: 'string', describe: 'as migrate' })
-              .option('older-than', { type: 'string', describe: 'as migrate' })
-              .option('concurrency', { type: 'number', describe: 'as migrate' })
-              .option('list-concurrency', { type: 'number', describe: 'as migrate' })
-              .option('limit-upload', { type: 'string', requiresArg: true, describe: 'as migrate: 10MiB (bytes per second)' })
               .option('report-dir', { type: 'string', describe: 'where each run writes its reports (<dir>/<schedule>-<time>/; default ./s3mig-reports here)' })
               .example('$0 schedule add old/media new/media --cron "30 2 * * *" --tz Europe/Berlin --fix', 'every night at 02:30 Berlin time')
               .example('$0 schedule add old/media new/media --at 2026-12-24T22:00:00Z', 'once'),
