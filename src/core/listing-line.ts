@@ -1,4 +1,5 @@
 // Parses one line of `mc ls --recursive --json` output (reference/mc-json.md §2) into an entry, an error or nothing.
+import { isUtf8 } from 'node:buffer';
 import { unquoteEtag, type ObjectEntry } from './entry.ts';
 
 export type ListingLine =
@@ -65,28 +66,22 @@ export function parseListingLine(line: string): ListingLine {
   return { kind: 'entry', entry };
 }
 
-/** An entry encoded for the store (entry-codec), as the fast path of encodeMcLsLine gives it. */
+/** An entry encoded for the store (entry-codec), as encodeMcLsLine gives it. */
 export interface EncodedEntry {
   key: string;
   value: string;
   size: number;
 }
 
-// mc prints a listed object in one fixed layout (mc-json.md §2). This expression accepts exactly that
-// layout with string fields of printable ASCII without escapes (so JSON.parse would give them verbatim)
-// and sizes below 2^53: a line it accepts is valid JSON. A line with non-ASCII characters, which a reader
-// that decoded it as latin1 must decode again as UTF-8, takes the wide form below; any other, JSON.parse.
-const PLAIN = '[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*';
-// The same layout for a line already decoded as UTF-8: string fields may also hold any character from
-// U+0080 on, which JSON takes verbatim as well.
+// The same layout for a line decoded as UTF-8, as a regular expression: string fields of printable ASCII
+// without escapes, or any character from U+0080 on, which JSON.parse takes verbatim; sizes below 2^53.
+// A line it accepts is valid JSON. The reader's byte scanner (McLsLineScanner) accepts exactly the same
+// lines without decoding them; this expression serves lines that reach the reader already decoded.
 const WIDE = '[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\uffff]*';
-const mcLsLine = (plain: string) =>
-  new RegExp(
-    `^\\{"status":"success","type":"(file|folder)","lastModified":"(${plain})","size":(0|[1-9][0-9]{0,14}),"key":"(${plain})",` +
-      `"etag":"(${plain})","url":"${plain}"(?:,"versionOrdinal":(?:0|[1-9][0-9]{0,14}))?(?:,"storageClass":"(${plain})")?\\}$`,
-  );
-const MC_LS_LINE = mcLsLine(PLAIN);
-const MC_LS_LINE_WIDE = mcLsLine(WIDE);
+const MC_LS_LINE_WIDE = new RegExp(
+  `^\\{"status":"success","type":"(file|folder)","lastModified":"(${WIDE})","size":(0|[1-9][0-9]{0,14}),"key":"(${WIDE})",` +
+    `"etag":"(${WIDE})","url":"${WIDE}"(?:,"versionOrdinal":(?:0|[1-9][0-9]{0,14}))?(?:,"storageClass":"(${WIDE})")?\\}$`,
+);
 
 function encodeMatch(m: RegExpExecArray | null): EncodedEntry | undefined {
   if (m === null || m[4] === '') return undefined;
@@ -97,17 +92,231 @@ function encodeMatch(m: RegExpExecArray | null): EncodedEntry | undefined {
 }
 
 /**
- * The store's encoding of a line in mc's usual layout, without building objects; undefined for any
- * other line (parse those with parseListingLine). Equal to encodeEntryValue(parseListingLine(line)).
+ * The store's encoding of a line in mc's usual layout (decoded as UTF-8), without building objects;
+ * undefined for any other line (parse those with parseListingLine). Equal to
+ * encodeEntryValue(parseListingLine(line)) for every line it accepts.
  */
 export function encodeMcLsLine(line: string): EncodedEntry | undefined {
-  return encodeMatch(MC_LS_LINE.exec(line));
+  return encodeMatch(MC_LS_LINE_WIDE.exec(line));
+}
+
+const bytesOf = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
+const L_HEAD = bytesOf('{"status":"success","type":"');
+const L_FILE = bytesOf('file');
+const L_FOLDER = bytesOf('folder');
+const L_LAST_MODIFIED = bytesOf('","lastModified":"');
+const L_SIZE = bytesOf('","size":');
+const L_KEY = bytesOf(',"key":"');
+const L_ETAG = bytesOf('","etag":"');
+const L_URL = bytesOf('","url":"');
+const L_VERSION_ORDINAL = bytesOf(',"versionOrdinal":');
+const L_STORAGE_CLASS = bytesOf(',"storageClass":"');
+const QUOTE = 0x22;
+/** Bytes that end a string field of the layout: the closing quote, and those JSON would not take verbatim. */
+const FIELD_STOP = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) FIELD_STOP[c] = 1;
+FIELD_STOP[QUOTE] = 1;
+FIELD_STOP[0x5c] = 1;
+FIELD_STOP[0x7f] = 1;
+/** The bytes of the last field() OR-ed together: from 0x80 on when it held non-ASCII bytes. */
+let fieldBits = 0;
+
+/** The offset of a string field's closing quote (its bytes OR-ed into fieldBits), or -1 when a byte JSON would not take verbatim comes first. */
+function field(buf: Uint8Array, i: number, end: number): number {
+  let bits = 0;
+  let c = 0;
+  while (i < end && FIELD_STOP[(c = buf[i]!)] === 0) {
+    bits |= c;
+    i++;
+  }
+  fieldBits = bits;
+  return i < end && c === QUOTE ? i : -1;
+}
+
+/** Buffer's own string maker, which skips the argument checks of toString. */
+interface Utf8Slicer {
+  utf8Slice(start: number, end: number): string;
+}
+
+/** A scratch buffer and views of its first n bytes for every n used, so that handing out bytes allocates nothing. */
+class Scratch {
+  bytes: Buffer;
+  private views: Buffer[] = [];
+
+  constructor(size: number) {
+    this.bytes = Buffer.alloc(size);
+  }
+
+  /** Makes room for n bytes, keeping the first `keep`. */
+  ensure(n: number, keep: number): Buffer {
+    if (n > this.bytes.length) {
+      const grown = Buffer.alloc(n * 2);
+      this.bytes.copy(grown, 0, 0, keep);
+      this.bytes = grown;
+      this.views = [];
+    }
+    return this.bytes;
+  }
+
+  view(n: number): Buffer {
+    return (this.views[n] ??= this.bytes.subarray(0, n));
+  }
+
+  /** The first n bytes as a string; invalid UTF-8 becomes U+FFFD, as in every decoder of ours. */
+  text(n: number): string {
+    return (this.bytes as unknown as Utf8Slicer).utf8Slice(0, n);
+  }
 }
 
 /**
- * encodeMcLsLine for a line decoded as UTF-8 (never as latin1): it also takes fields with non-ASCII
- * characters. Equal to encodeEntryValue(parseListingLine(line)) for every line it accepts.
+ * Reads lines of mc's usual layout straight from the bytes of a listing and gives each one's store
+ * encoding: the key (after a fixed prefix, the store's sublevel prefix) and the value, as bytes the
+ * store takes without any string being made, or as strings. It accepts exactly the lines encodeMcLsLine
+ * accepts after UTF-8 decoding, and gives the same key and value: its string fields hold bytes 0x20-0x7e
+ * other than `"` and `\`, or any byte from 0x80 on, which decode (invalid sequences to U+FFFD, never
+ * swallowing an ASCII byte) to characters JSON takes verbatim. Any other line is left to the caller
+ * (decode it, then encodeMcLsLine or parseListingLine).
  */
-export function encodeMcLsLineUtf8(line: string): EncodedEntry | undefined {
-  return encodeMatch(MC_LS_LINE_WIDE.exec(line));
+export class McLsLineScanner {
+  /** The last scanned line's object size. */
+  size = 0;
+  private readonly keyScratch: Scratch;
+  private readonly valueScratch = new Scratch(256);
+  private readonly prefixLength: number;
+  private keyLength = 0;
+  private valueLength = 0;
+  private keyHigh = false;
+  private valueHigh = false;
+
+  constructor(keyPrefix = '') {
+    if (/[^\x20-\x7e]/.test(keyPrefix)) throw new Error('a key prefix must be printable ASCII');
+    this.prefixLength = keyPrefix.length;
+    this.keyScratch = new Scratch(keyPrefix.length + 1024);
+    this.keyScratch.bytes.write(keyPrefix, 0, 'latin1');
+  }
+
+  /** The last scanned line's key, with the prefix. */
+  key(): string {
+    return this.keyScratch.text(this.keyLength);
+  }
+
+  /** The last scanned line's store value. */
+  value(): string {
+    return this.valueScratch.text(this.valueLength);
+  }
+
+  /**
+   * The key's UTF-8 bytes, valid until the next scan; undefined when they are not valid UTF-8 (take
+   * key(), whose U+FFFD the store then holds, as it would from any decoder).
+   */
+  keyBytes(): Buffer | undefined {
+    const view = this.keyScratch.view(this.keyLength);
+    return !this.keyHigh || isUtf8(view) ? view : undefined;
+  }
+
+  /** The value's UTF-8 bytes, as keyBytes. */
+  valueBytes(): Buffer | undefined {
+    const view = this.valueScratch.view(this.valueLength);
+    return !this.valueHigh || isUtf8(view) ? view : undefined;
+  }
+
+  /**
+   * Scans the line starting at `from` (`end` bounds the bytes there are). When it is an entry line in
+   * mc's layout followed by `\n` or `\r\n`, takes its key, value and size and returns the offset after
+   * the newline; otherwise returns -1 and the caller finds the line's end itself.
+   */
+  scan(buf: Uint8Array, from: number, end: number): number {
+    let i = literal(buf, from, end, L_HEAD);
+    if (i < 0) return -1;
+    let folder = false;
+    const type = i;
+    if ((i = literal(buf, type, end, L_FILE)) < 0) {
+      i = literal(buf, type, end, L_FOLDER);
+      folder = true;
+    }
+    if (i < 0 || (i = literal(buf, i, end, L_LAST_MODIFIED)) < 0) return -1;
+    const lmFrom = i;
+    const lmTo = field(buf, i, end);
+    let valueBits = fieldBits;
+    if (lmTo < 0 || (i = literal(buf, lmTo, end, L_SIZE)) < 0) return -1;
+    const sizeFrom = i;
+    const sizeTo = digits(buf, i, end);
+    if (sizeTo < 0 || (i = literal(buf, sizeTo, end, L_KEY)) < 0) return -1;
+    const keyFrom = i;
+    const keyTo = field(buf, i, end);
+    if (keyTo <= keyFrom) return -1; // not a key, or an empty one (an error the slow path words)
+    const keyHigh = fieldBits >= 0x80;
+    if ((i = literal(buf, keyTo, end, L_ETAG)) < 0) return -1;
+    const etagFrom = i;
+    const etagTo = field(buf, i, end);
+    valueBits |= fieldBits;
+    if (etagTo < 0 || (i = literal(buf, etagTo, end, L_URL)) < 0) return -1;
+    if ((i = field(buf, i, end)) < 0) return -1; // the URL is checked, never stored
+    i++;
+    if (i + 2 < end && buf[i] === 0x2c && buf[i + 1] === QUOTE && buf[i + 2] === 0x76) {
+      if ((i = literal(buf, i, end, L_VERSION_ORDINAL)) < 0 || (i = digits(buf, i, end)) < 0) return -1;
+    }
+    let scFrom = 0;
+    let scTo = 0;
+    if (i < end && buf[i] === 0x2c) {
+      if ((i = literal(buf, i, end, L_STORAGE_CLASS)) < 0) return -1;
+      scFrom = i;
+      if ((scTo = field(buf, i, end)) < 0) return -1;
+      valueBits |= fieldBits;
+      i = scTo + 1;
+    }
+    if (i >= end || buf[i] !== 0x7d) return -1;
+    i++;
+    if (i < end && buf[i] === 0x0d) i++;
+    if (i >= end || buf[i] !== 0x0a) return -1;
+
+    // size \t etag \t lastModified [\t storageClass \t flags \t]
+    const need = sizeTo - sizeFrom + (etagTo - etagFrom) + (lmTo - lmFrom) + (scTo - scFrom) + 6;
+    const v = this.valueScratch.ensure(need, 0);
+    let size = 0;
+    let n = 0;
+    for (let j = sizeFrom; j < sizeTo; j++) {
+      const c = buf[j]!;
+      size = size * 10 + (c - 0x30);
+      v[n++] = c;
+    }
+    v[n++] = 0x09;
+    for (let j = etagFrom; j < etagTo; j++) v[n++] = buf[j]!;
+    v[n++] = 0x09;
+    for (let j = lmFrom; j < lmTo; j++) v[n++] = buf[j]!;
+    if (scTo > scFrom || folder) {
+      v[n++] = 0x09;
+      for (let j = scFrom; j < scTo; j++) v[n++] = buf[j]!;
+      v[n++] = 0x09;
+      if (folder) v[n++] = 0x64; // d
+      v[n++] = 0x09;
+    }
+    const keyLength = this.prefixLength + keyTo - keyFrom;
+    const k = this.keyScratch.ensure(keyLength, this.prefixLength);
+    for (let j = keyFrom, m = this.prefixLength; j < keyTo; j++, m++) k[m] = buf[j]!;
+    this.keyLength = keyLength;
+    this.valueLength = n;
+    this.keyHigh = keyHigh;
+    this.valueHigh = valueBits >= 0x80;
+    this.size = size;
+    return i + 1;
+  }
+}
+
+/** The offset after `lit` when the bytes at `i` are `lit`, else -1. */
+function literal(buf: Uint8Array, i: number, end: number, lit: Uint8Array): number {
+  if (i < 0 || i + lit.length > end) return -1;
+  for (let j = 0; j < lit.length; j++) if (buf[i + j] !== lit[j]) return -1;
+  return i + lit.length;
+}
+
+/** The offset after a JSON integer of at most 15 digits (0, or no leading zero) at `i`, else -1. */
+function digits(buf: Uint8Array, i: number, end: number): number {
+  if (i >= end) return -1;
+  const first = buf[i]!;
+  if (first < 0x30 || first > 0x39) return -1;
+  if (first === 0x30) return i + 1;
+  let j = i + 1;
+  while (j < end && buf[j]! >= 0x30 && buf[j]! <= 0x39) j++;
+  return j - i > 15 ? -1 : j;
 }

@@ -166,7 +166,7 @@ async function ingestBoth(job: JobHandle, db: JobDb, live: LiveSides, signal: Ab
       return await ingestListing(
         db.side(side),
         side,
-        (start, sink) => readInventory(record.path!, { name: inventoryName(record), signal: ac.signal, start, sink }),
+        (start, sink, keyPrefix) => readInventory(record.path!, { name: inventoryName(record), signal: ac.signal, start, sink, keyPrefix }),
         { emit, signal: ac.signal },
       );
     } catch (err) {

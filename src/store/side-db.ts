@@ -23,6 +23,11 @@ const READ_HIGH_WATER_MARK_BYTES = 4 * 1024 * 1024;
 
 export interface InventoryBatch {
   put(key: string, value: string): void;
+  /**
+   * put for a key that already starts with keyPrefix, made in one piece by a reader: a string, or UTF-8
+   * bytes (copied here, so the reader may reuse them), which spare making strings at all.
+   */
+  putPrefixed(prefixedKey: string | Uint8Array, value: string | Uint8Array): void;
   /** Removes an entry (a fixed extra that is gone) in the same batch. */
   del(key: string): void;
   /** A further metadata record of this side, written in the same atomic batch. */
@@ -40,6 +45,11 @@ export class SideDb {
     private readonly metaPrefix: string,
   ) {}
 
+  /** What every key of this side's inventory starts with in the database (the sublevel's prefix). */
+  get keyPrefix(): string {
+    return this.inventory.prefix;
+  }
+
   /**
    * A batch that takes encoded entries one at a time as they are parsed and is written, with a metadata
    * record (the side's checkpoint) in the same atomic LevelDB batch. Within and across batches the last
@@ -52,7 +62,7 @@ export class SideDb {
     // was about half of the ingestion's time. The public put of the metadata record is what makes
     // abstract-level's write() write the batch (it skips a batch it counts as empty).
     const native = this.db.batch() as unknown as {
-      _put(key: string, value: string): void;
+      _put(key: string | Uint8Array, value: string | Uint8Array): void;
       _del(key: string): void;
       put(key: string, value: string): void;
       write(): Promise<void>;
@@ -62,6 +72,10 @@ export class SideDb {
     return {
       put: (key, value) => {
         native._put(prefix + key, value);
+        count++;
+      },
+      putPrefixed: (prefixedKey, value) => {
+        native._put(prefixedKey, value);
         count++;
       },
       del: (key) => {

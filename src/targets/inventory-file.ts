@@ -3,7 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { S3migError, oneLine, throwIfAborted } from '../core/errors.ts';
-import { ListingLineError, encodeMcLsLine, encodeMcLsLineUtf8, parseListingLine } from '../core/listing-line.ts';
+import { ListingLineError, McLsLineScanner, encodeMcLsLine, parseListingLine } from '../core/listing-line.ts';
 import { encodeEntryValue } from '../core/entry-codec.ts';
 
 /** A place in the (uncompressed) input: lines read and the byte offset just after the last of them. */
@@ -32,8 +32,13 @@ export interface ListingChunk {
   totalBytes: number;
 }
 
+/**
+ * Takes one entry: key (with the reader's keyPrefix) and store value, each a string or its UTF-8 bytes.
+ * Bytes are the reader's scratch space, valid only during the call: the store copies them.
+ */
+export type EntrySink = (key: string | Uint8Array, value: string | Uint8Array) => void;
+
 const READ_BLOCK_BYTES = 1 << 20;
-const NON_ASCII = /[^\x00-\x7f]/;
 export const DEFAULT_CHUNK_ENTRIES = 10_000;
 
 /** A file-system error in a few plain words (no such file, permission denied, ...). */
@@ -74,7 +79,9 @@ export interface ReadInventoryOptions {
   /** Entries per chunk (default 10,000): each chunk is one store batch. */
   chunkEntries?: number;
   /** Receives each entry as it is parsed (the store's batch); the chunks then carry no arrays. */
-  sink?: (key: string, value: string) => void;
+  sink?: EntrySink;
+  /** Put before every key given to the sink or the chunk (the store's sublevel prefix): printable ASCII. */
+  keyPrefix?: string;
 }
 
 /**
@@ -102,48 +109,35 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
   const inputBytes = () => (gzip ? raw.bytesRead : start.offset + raw.bytesRead);
   const fresh = (): ListingChunk => ({ entries: 0, bytes: 0, keys: [], values: [], errors: [], end: { line, offset }, inputBytes: 0, totalBytes: size });
   let chunk = fresh();
-  const sink =
+  const sink: EntrySink =
     options.sink ??
-    ((key: string, value: string) => {
-      chunk.keys.push(key);
-      chunk.values.push(value);
+    ((key, value) => {
+      chunk.keys.push(key as string);
+      chunk.values.push(value as string);
     });
+  const keyPrefix = options.keyPrefix ?? '';
+  const scanner = new McLsLineScanner(keyPrefix);
 
-  /**
-   * Adds one line (without its newline) to the chunk; true when it was an entry. `text` is the line as
-   * latin1 when `bytes` is given (bytes[from, to) are the line), else already decoded.
-   */
-  const take = (text: string, bytes?: Buffer, from = 0, to = 0): boolean => {
+  /** Adds a line the scanner declined (`text`, decoded, without its newline) to the chunk; true when it was an entry. */
+  const take = (text: string): boolean => {
     line++;
-    const cr = text.length > 0 && text.charCodeAt(text.length - 1) === 13;
-    const l = cr ? text.slice(0, -1) : text;
-    // The fast path accepts only ASCII, for which latin1 and UTF-8 agree.
-    const fast = encodeMcLsLine(l);
-    if (fast) {
-      sink(fast.key, fast.value);
-      chunk.entries++;
-      chunk.bytes += fast.size;
-      return true;
-    }
-    // Any other line is decoded as UTF-8 if it was read as latin1 and has other bytes; in mc's layout it
-    // still takes a regular expression, else JSON.parse.
-    const decoded = bytes ? (NON_ASCII.test(l) ? bytes.toString('utf8', from, cr ? to - 1 : to) : undefined) : l;
-    const wide = decoded === undefined ? undefined : encodeMcLsLineUtf8(decoded);
+    const l = text.length > 0 && text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text;
+    const wide = encodeMcLsLine(l);
     if (wide) {
-      sink(wide.key, wide.value);
+      sink(keyPrefix + wide.key, wide.value);
       chunk.entries++;
       chunk.bytes += wide.size;
       return true;
     }
     let parsed;
     try {
-      parsed = parseListingLine(decoded ?? l);
+      parsed = parseListingLine(l);
     } catch (err) {
       if (err instanceof ListingLineError) throw new S3migError('S3MIG_INVENTORY_PARSE', `${name} line ${line}: ${err.message}`);
       throw err;
     }
     if (parsed.kind === 'entry') {
-      sink(parsed.entry.key, encodeEntryValue(parsed.entry));
+      sink(keyPrefix + parsed.entry.key, encodeEntryValue(parsed.entry));
       chunk.entries++;
       chunk.bytes += parsed.entry.size;
       return true;
@@ -165,21 +159,28 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
         skip = 0;
       }
       if (rest) buf = Buffer.concat([rest, buf]);
-      const last = buf.lastIndexOf(10);
-      if (last === -1) {
-        rest = buf;
-        continue;
-      }
-      rest = last + 1 < buf.length ? Buffer.from(buf.subarray(last + 1)) : undefined;
-      // Whole lines, decoded as latin1: one character per byte, so offsets are exact and ASCII lines (most
-      // of any listing) cost a copy. A line with bytes above 0x7f is decoded again as UTF-8 from the bytes.
-      const text = buf.toString('latin1', 0, last + 1);
+      // Lines are read from the bytes: most take the scanner, which makes the key and value strings
+      // directly; any other is decoded as UTF-8 and parsed. Offsets are byte offsets, exact for resume.
       const base = offset;
+      const length = buf.length;
       let from = 0;
-      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {
-        const l = text.slice(from, nl);
-        const entry = take(l, buf, from, nl);
-        from = nl + 1;
+      while (from < length) {
+        let next = scanner.scan(buf, from, length);
+        let entry: boolean;
+        if (next >= 0) {
+          line++;
+          if (options.sink) options.sink(scanner.keyBytes() ?? scanner.key(), scanner.valueBytes() ?? scanner.value());
+          else sink(scanner.key(), scanner.value());
+          chunk.entries++;
+          chunk.bytes += scanner.size;
+          entry = true;
+        } else {
+          const nl = buf.indexOf(10, from);
+          if (nl === -1) break;
+          entry = take(buf.toString('utf8', from, nl));
+          next = nl + 1;
+        }
+        from = next;
         if (entry && chunk.entries >= chunkEntries) {
           chunk.end = { line, offset: base + from };
           chunk.inputBytes = inputBytes();
@@ -188,7 +189,8 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
           throwIfAborted(options.signal);
         }
       }
-      offset = base + last + 1;
+      rest = from < length ? Buffer.from(buf.subarray(from)) : undefined;
+      offset = base + from;
     }
     if (rest && rest.length > 0) {
       take(rest.toString('utf8'));

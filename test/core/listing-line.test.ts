@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ListingLineError, parseListingLine } from '../../src/core/listing-line.ts';
+import { isUtf8 } from 'node:buffer';
+import { ListingLineError, McLsLineScanner, encodeMcLsLine, parseListingLine, type EncodedEntry } from '../../src/core/listing-line.ts';
+import { encodeEntryValue } from '../../src/core/entry-codec.ts';
 import { MD5_A as MD5, mcLsLine } from '../helpers.ts';
 
 test('a file line becomes an entry with quotes stripped from the ETag', () => {
@@ -64,66 +66,147 @@ test('table: malformed lines throw ListingLineError with a reason', () => {
   }
 });
 
-test('the mc-layout fast path gives exactly what JSON.parse gives, and declines every other line', async () => {
-  const { encodeMcLsLine } = await import('../../src/core/listing-line.ts');
-  const { encodeEntryValue } = await import('../../src/core/entry-codec.ts');
-  const slow = (line: string) => {
-    const p = parseListingLine(line);
-    return p.kind === 'entry' ? { key: p.entry.key, value: encodeEntryValue(p.entry), size: p.entry.size } : undefined;
+/** What the slow path (JSON.parse of the UTF-8 decoded line) stores for a line, or undefined for a non-entry. */
+function slow(line: string): EncodedEntry | undefined {
+  const p = parseListingLine(line);
+  return p.kind === 'entry' ? { key: p.entry.key, value: encodeEntryValue(p.entry), size: p.entry.size } : undefined;
+}
+
+/** What the byte scanner gives for one line (bytes, without a newline): strings, bytes as text, the offset. */
+function scanned(bytes: Buffer, prefix = ''): { entry: EncodedEntry; keyBytes?: string; valueBytes?: string } | undefined {
+  const scanner = new McLsLineScanner(prefix);
+  const withNewline = Buffer.concat([bytes, Buffer.from('\n')]);
+  const next = scanner.scan(withNewline, 0, withNewline.length);
+  if (next < 0) return undefined;
+  assert.equal(next, withNewline.length);
+  const keyBytes = scanner.keyBytes();
+  const valueBytes = scanner.valueBytes();
+  return {
+    entry: { key: scanner.key().slice(prefix.length), value: scanner.value(), size: scanner.size },
+    ...(keyBytes ? { keyBytes: keyBytes.toString('utf8') } : {}),
+    ...(valueBytes ? { valueBytes: valueBytes.toString('utf8') } : {}),
   };
-  const accepted = [
-    mcLsLine({ key: 'a/b c.txt', size: 12, etag: MD5, storageClass: 'STANDARD' }),
-    mcLsLine({ key: 'dir/', type: 'folder' }),
-    mcLsLine({ key: '~!#$%&()*+,-.:;<=>?@[]^_`{|}', size: 9007199254740991 % 1e15 }),
-    '{"status":"success","type":"file","lastModified":"2025-01-01T00:00:00Z","size":0,"key":"k","etag":"","url":"u"}',
-    '{"status":"success","type":"file","lastModified":"","size":7,"key":"k","etag":"e","url":"","versionOrdinal":1}',
-  ];
-  for (const line of accepted) {
-    assert.deepEqual(encodeMcLsLine(line), slow(line), line);
+}
+
+/** The scanner and the regular expression against the slow path, for one line: both accept it with its result, or both decline. */
+function agree(bytes: Buffer, expectAccepted?: boolean): boolean {
+  const text = bytes.toString('utf8');
+  let expected: EncodedEntry | undefined;
+  try {
+    expected = slow(text);
+  } catch {
+    expected = undefined;
   }
-  const declined = [
-    mcLsLine({ key: 'caf\u00e9.txt', size: 1 }), // non-ASCII: a latin1 reader must decode it again
-    mcLsLine({ key: 'say "hi"', size: 1 }), // escapes
-    mcLsLine({ key: 'back\\slash', size: 1 }),
-    mcLsLine({ key: 'tab\tkey', size: 1 }),
-    mcLsLine({ key: 'x', size: 1, etag: `"${MD5}"` }), // quoted ETag: stripped by the slow path
-    '{"status":"success","type":"file","lastModified":"t","size":1,"key":"","etag":"","url":"u"}', // empty key: an error
-    '{"status":"success","type":"file","lastModified":"t","size":01,"key":"k","etag":"","url":"u"}', // not JSON
-    '{"status":"success","type":"file","lastModified":"t","size":1234567890123456,"key":"k","etag":"","url":"u"}', // 16 digits
-    '{"status":"success", "type":"file","lastModified":"t","size":1,"key":"k","etag":"","url":"u"}', // other spacing
-    '{"status":"success","type":"file","lastModified":"t","size":1,"key":"k","etag":"","url":"u","versionId":"v"}',
-    '{"status":"success","type":"file","lastModified":"t","size":1,"key":"k","etag":"","url":"u"} ',
-    '{"status":"success","type":"file","lastModified":"t","size":1,"key":"k","etag":"","url":"u"',
-  ];
-  for (const line of declined) assert.equal(encodeMcLsLine(line), undefined, line);
+  const viaRegex = encodeMcLsLine(text);
+  const viaScan = scanned(bytes, '!src!');
+  if (expectAccepted !== undefined) assert.equal(viaScan !== undefined, expectAccepted, `scanner on ${JSON.stringify(text)}`);
+  assert.equal(viaRegex !== undefined, viaScan !== undefined, `regex and scanner differ on ${JSON.stringify(text)}`);
+  if (viaScan) {
+    assert.deepEqual(viaScan.entry, expected, text);
+    assert.deepEqual(viaRegex, expected, text);
+    // Bytes handed to the store decode to the same strings; invalid UTF-8 is never handed over as bytes.
+    if (viaScan.keyBytes !== undefined) assert.equal(viaScan.keyBytes, '!src!' + expected!.key);
+    else assert.equal(isUtf8(bytes), false, text);
+    if (viaScan.valueBytes !== undefined) assert.equal(viaScan.valueBytes, expected!.value);
+  }
+  return viaScan !== undefined;
+}
+
+const ACCEPTED = [
+  mcLsLine({ key: 'a/b c.txt', size: 12, etag: MD5, storageClass: 'STANDARD' }),
+  mcLsLine({ key: 'dir/', type: 'folder' }),
+  mcLsLine({ key: '~!#$%&()*+,-.:;<=>?@[]^_`{|}', size: 9007199254740991 % 1e15 }),
+  '{"status":"success","type":"file","lastModified":"2025-01-01T00:00:00Z","size":0,"key":"k","etag":"","url":"u"}',
+  '{"status":"success","type":"file","lastModified":"","size":7,"key":"k","etag":"e","url":"","versionOrdinal":1}',
+  '{"status":"success","type":"folder","lastModified":"","size":0,"key":"d/","etag":"","url":"","storageClass":"GLACIER"}',
+  mcLsLine({ key: 'caf\u00e9.txt', size: 1 }),
+  mcLsLine({ key: '写真/東京タワー.jpg', size: 2_227_255, etag: MD5, storageClass: 'STANDARD' }),
+  mcLsLine({ key: 'emoji/😀.txt', size: 120 }),
+  mcLsLine({ key: 'sep\u2028line', size: 3 }),
+  mcLsLine({ key: 'c1\u0085control', size: 3 }),
+  mcLsLine({ key: 'x'.repeat(3000), size: 1 }), // longer than the scanner's first scratch buffer
+  mcLsLine({ key: 'k', size: 1, storageClass: 'クラス' }),
+];
+
+const DECLINED = [
+  mcLsLine({ key: 'say "hi"', size: 1 }), // escapes
+  mcLsLine({ key: 'back\\slash', size: 1 }),
+  mcLsLine({ key: 'tab\tkey', size: 1 }),
+  mcLsLine({ key: 'del\u007fkey', size: 1 }),
+  mcLsLine({ key: 'caf\u00e9 "quoted"', size: 1 }),
+  mcLsLine({ key: 'x', size: 1, etag: `"${MD5}"` }), // quoted ETag: stripped by the slow path
+  '{"status":"success","type":"file","lastModified":"t","size":1,"key":"","etag":"","url":"u"}', // empty key: an error
+  '{"status":"success","type":"file","lastModified":"t","size":01,"key":"k","etag":"","url":"u"}', // not JSON
+  '{"status":"success","type":"file","lastModified":"t","size":1234567890123456,"key":"k","etag":"","url":"u"}', // 16 digits
+  '{"status":"success", "type":"file","lastModified":"t","size":1,"key":"k","etag":"","url":"u"}', // other spacing
+  '{"status":"success","type":"file","lastModified":"t","size":1,"key":"k","etag":"","url":"u","versionId":"v"}',
+  '{"status":"success","type":"file","lastModified":"t","size":1,"key":"k","etag":"","url":"u"} ',
+  '{"status":"success","type":"file","lastModified":"t","size":1,"key":"k","etag":"","url":"u"',
+  '{"status":"success","type":"files","lastModified":"t","size":1,"key":"k","etag":"","url":"u"}',
+  '{"status":"success","type":"file","lastModified":"t","size":1,"key":"k","etag":"","url":"u\\/x"}',
+  '{"status":"success","type":"file","lastModified":"t","size":1,"key":"k","etag":"","url":"u","versionOrdinal":01}',
+  '{"status":"error","error":{"message":"Access Denied."}}',
+  '{"totalObjects":3,"totalSize":10}',
+];
+
+test('mc-layout lines: the byte scanner and the regular expression store exactly what JSON.parse gives, and decline every other line', () => {
+  for (const line of ACCEPTED) agree(Buffer.from(line), true);
+  for (const line of DECLINED) agree(Buffer.from(line), false);
 });
 
-test('the UTF-8 fast path takes non-ASCII fields in mc layout exactly as JSON.parse does, and declines the rest', async () => {
-  const { encodeMcLsLine, encodeMcLsLineUtf8 } = await import('../../src/core/listing-line.ts');
-  const { encodeEntryValue } = await import('../../src/core/entry-codec.ts');
-  const slow = (line: string) => {
-    const p = parseListingLine(line);
-    return p.kind === 'entry' ? { key: p.entry.key, value: encodeEntryValue(p.entry), size: p.entry.size } : undefined;
-  };
-  const accepted = [
-    mcLsLine({ key: 'caf\u00e9.txt', size: 1 }),
-    mcLsLine({ key: '写真/東京タワー.jpg', size: 2_227_255, etag: MD5, storageClass: 'STANDARD' }),
-    mcLsLine({ key: 'emoji/😀.txt', size: 120 }),
-    mcLsLine({ key: 'sep\u2028line', size: 3 }),
-    mcLsLine({ key: 'plain/ascii.txt', size: 5 }),
-  ];
-  for (const line of accepted) {
-    assert.deepEqual(encodeMcLsLineUtf8(line), slow(line), line);
-    assert.notEqual(encodeMcLsLineUtf8(line), undefined, line);
+test('the byte scanner takes invalid UTF-8 as every decoder does (U+FFFD), never handing the raw bytes to the store', () => {
+  const line = (key: Buffer) =>
+    Buffer.concat([Buffer.from('{"status":"success","type":"file","lastModified":"t","size":5,"key":"'), key, Buffer.from('","etag":"e","url":"u"}')]);
+  for (const key of [Buffer.from([0x61, 0xff, 0x62]), Buffer.from([0xe6, 0x97]), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xc3, 0x22 - 0x22 + 0x41])]) {
+    agree(line(key), true);
+    const s = scanned(line(key))!;
+    assert.equal(s.keyBytes, undefined);
+    assert.match(s.entry.key, /\ufffd/);
   }
-  // The latin1 path still declines non-ASCII lines (the reader decodes them again as UTF-8 first).
-  assert.equal(encodeMcLsLine(accepted[0]!), undefined);
-  const declined = [
-    mcLsLine({ key: 'caf\u00e9 "quoted"', size: 1 }), // escapes: the slow path
-    mcLsLine({ key: '写真\\back', size: 1 }),
-    mcLsLine({ key: 'tab\t写真', size: 1 }),
-    mcLsLine({ key: '写真', size: 1, etag: `"${MD5}"` }),
-    '{"status":"success","type":"file","lastModified":"t","size":1,"key":"写真","etag":"","url":"u"} ',
-  ];
-  for (const line of declined) assert.equal(encodeMcLsLineUtf8(line), undefined, line);
+  // A truncated sequence right before the closing quote: the quote still ends the field.
+  agree(line(Buffer.from([0x61, 0xe6])), true);
+});
+
+test('the byte scanner agrees with JSON.parse on mutated lines (a deterministic fuzz of 20,000 lines)', () => {
+  let seed = 12345;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const bases = [...ACCEPTED.slice(0, 6), ...ACCEPTED.slice(6, 11)].map((l) => Buffer.from(l));
+  let accepted = 0;
+  let declined = 0;
+  const interesting = [0x00, 0x09, 0x0a, 0x0d, 0x20, 0x22, 0x2c, 0x30, 0x31, 0x39, 0x3a, 0x5c, 0x7b, 0x7d, 0x7f, 0x80, 0xbf, 0xc3, 0xe6, 0xf0, 0xff];
+  for (let n = 0; n < 20_000; n++) {
+    const base = bases[rand(bases.length)]!;
+    const bytes = Buffer.from(base);
+    const edits = 1 + rand(2);
+    let mutated: Buffer = bytes;
+    for (let e = 0; e < edits; e++) {
+      const at = rand(mutated.length);
+      const kind = rand(3);
+      const b = rand(2) === 0 ? interesting[rand(interesting.length)]! : rand(256);
+      if (kind === 0) mutated[at] = b;
+      else if (kind === 1) mutated = Buffer.concat([mutated.subarray(0, at), Buffer.from([b]), mutated.subarray(at)]);
+      else mutated = Buffer.concat([mutated.subarray(0, at), mutated.subarray(at + 1)]);
+    }
+    if (mutated.includes(0x0a)) continue; // one line at a time
+    if (agree(mutated)) accepted++;
+    else declined++;
+  }
+  // Both outcomes are well represented (a mutation inside a field's text often keeps the line valid).
+  assert.ok(accepted > 2_000 && declined > 2_000, `accepted ${accepted}, declined ${declined}`);
+});
+
+test('the byte scanner needs the newline: a line cut at the end of the bytes is left for the next block', () => {
+  const line = Buffer.from(ACCEPTED[0]! + '\r\n');
+  const scanner = new McLsLineScanner();
+  for (let cut = 0; cut < line.length; cut++) assert.equal(scanner.scan(line, 0, cut), -1, `cut at ${cut}`);
+  assert.equal(scanner.scan(line, 0, line.length), line.length);
+  // Two lines back to back: the second starts where the first's newline ends.
+  const two = Buffer.from(ACCEPTED[1]! + '\n' + ACCEPTED[6]! + '\n');
+  const first = scanner.scan(two, 0, two.length);
+  assert.equal(scanner.key(), 'dir/');
+  assert.equal(scanner.scan(two, first, two.length), two.length);
+  assert.equal(scanner.key(), 'caf\u00e9.txt');
 });

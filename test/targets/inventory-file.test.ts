@@ -149,16 +149,24 @@ test('reading from a checkpoint position gives the rest of the input, plain or g
   }
 });
 
-test('a sink receives each entry instead of the chunk arrays', async (t) => {
+test('a sink receives each entry instead of the chunk arrays, as UTF-8 bytes or strings, with the key prefix', async (t) => {
   const dir = await tempDir(t);
-  const path = await writeInventory(dir, 's.ndjson', [{ key: 'a', size: 1 }, { key: 'é', size: 2, storageClass: 'GLACIER' }]);
-  const got: [string, string][] = [];
+  const invalid = '{"status":"success","type":"file","lastModified":"t","size":3,"key":"bad\xff","etag":"","url":"u"}';
+  const path = await writeInventory(dir, 's.ndjson', [{ key: 'a', size: 1 }, { key: 'é', size: 2, storageClass: 'GLACIER' }, 'PLACEHOLDER', { key: 'say "hi"', size: 4 }]);
+  // A key with a byte that is not UTF-8 (0xff), written raw.
+  const text = await readFile(path, 'latin1');
+  await writeFile(path, Buffer.from(text.replace('PLACEHOLDER', invalid), 'latin1'));
+  const got: [string, string, string][] = [];
   const chunks: ListingChunk[] = [];
-  for await (const c of readInventory(path, { sink: (k, v) => got.push([k, v]) })) chunks.push(c);
+  const asText = (x: string | Uint8Array) => (typeof x === 'string' ? x : Buffer.from(x).toString('utf8'));
+  const sink = (k: string | Uint8Array, v: string | Uint8Array) => got.push([asText(k), asText(v), typeof k === 'string' ? 'string' : 'bytes']);
+  for await (const c of readInventory(path, { sink, keyPrefix: '!src!' })) chunks.push(c);
   assert.deepEqual(got, [
-    ['a', '1\t\t2025-03-04T10:15:30.512Z'],
-    ['é', '2\t\t2025-03-04T10:15:30.512Z\tGLACIER\t\t'],
+    ['!src!a', '1\t\t2025-03-04T10:15:30.512Z', 'bytes'],
+    ['!src!é', '2\t\t2025-03-04T10:15:30.512Z\tGLACIER\t\t', 'bytes'],
+    ['!src!bad\ufffd', '3\t\tt', 'string'], // never raw invalid bytes into the store
+    ['!src!say "hi"', '4\t\t2025-03-04T10:15:30.512Z', 'string'], // the slow path
   ]);
   assert.deepEqual(chunks.flatMap((c) => c.keys), []);
-  assert.equal(chunks.reduce((n, c) => n + c.entries, 0), 2);
+  assert.equal(chunks.reduce((n, c) => n + c.entries, 0), 4);
 });
