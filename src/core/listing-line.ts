@@ -147,12 +147,10 @@ class Scratch {
     this.bytes = Buffer.alloc(size);
   }
 
-  /** Makes room for n bytes, keeping the first `keep`. */
-  ensure(n: number, keep: number): Buffer {
+  /** Makes room for n bytes (their old contents are not kept). */
+  ensure(n: number): Buffer {
     if (n > this.bytes.length) {
-      const grown = Buffer.alloc(n * 2);
-      this.bytes.copy(grown, 0, 0, keep);
-      this.bytes = grown;
+      this.bytes = Buffer.alloc(n * 2);
       this.views = [];
     }
     return this.bytes;
@@ -170,8 +168,7 @@ class Scratch {
 
 /**
  * Reads lines of mc's usual layout straight from the bytes of a listing and gives each one's store
- * encoding: the key (after a fixed prefix, the store's sublevel prefix) and the value, as bytes the
- * store takes without any string being made, or as strings. It accepts exactly the lines encodeMcLsLine
+ * encoding, key and value, as bytes the store takes without any string being made, or as strings. It accepts exactly the lines encodeMcLsLine
  * accepts after UTF-8 decoding, and gives the same key and value: its string fields hold bytes 0x20-0x7e
  * other than `"` and `\`, or any byte from 0x80 on, which decode (invalid sequences to U+FFFD, never
  * swallowing an ASCII byte) to characters JSON takes verbatim. Any other line is left to the caller
@@ -180,22 +177,14 @@ class Scratch {
 export class McLsLineScanner {
   /** The last scanned line's object size. */
   size = 0;
-  private readonly keyScratch: Scratch;
+  private readonly keyScratch = new Scratch(1024);
   private readonly valueScratch = new Scratch(256);
-  private readonly prefixLength: number;
   private keyLength = 0;
   private valueLength = 0;
   private keyHigh = false;
   private valueHigh = false;
 
-  constructor(keyPrefix = '') {
-    if (/[^\x20-\x7e]/.test(keyPrefix)) throw new Error('a key prefix must be printable ASCII');
-    this.prefixLength = keyPrefix.length;
-    this.keyScratch = new Scratch(keyPrefix.length + 1024);
-    this.keyScratch.bytes.write(keyPrefix, 0, 'latin1');
-  }
-
-  /** The last scanned line's key, with the prefix. */
+  /** The last scanned line's key. */
   key(): string {
     return this.keyScratch.text(this.keyLength);
   }
@@ -272,7 +261,7 @@ export class McLsLineScanner {
 
     // size \t etag \t lastModified [\t storageClass \t flags \t]
     const need = sizeTo - sizeFrom + (etagTo - etagFrom) + (lmTo - lmFrom) + (scTo - scFrom) + 6;
-    const v = this.valueScratch.ensure(need, 0);
+    const v = this.valueScratch.ensure(need);
     let size = 0;
     let n = 0;
     for (let j = sizeFrom; j < sizeTo; j++) {
@@ -291,9 +280,9 @@ export class McLsLineScanner {
       if (folder) v[n++] = 0x64; // d
       v[n++] = 0x09;
     }
-    const keyLength = this.prefixLength + keyTo - keyFrom;
-    const k = this.keyScratch.ensure(keyLength, this.prefixLength);
-    for (let j = keyFrom, m = this.prefixLength; j < keyTo; j++, m++) k[m] = buf[j]!;
+    const keyLength = keyTo - keyFrom;
+    const k = this.keyScratch.ensure(keyLength);
+    for (let j = keyFrom, m = 0; j < keyTo; j++, m++) k[m] = buf[j]!;
     this.keyLength = keyLength;
     this.valueLength = n;
     this.keyHigh = keyHigh;

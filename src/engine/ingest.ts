@@ -46,7 +46,7 @@ export interface IngestOptions {
 export async function ingestListing(
   db: SideDb,
   side: SideName,
-  open: (start: InputPosition, sink: EntrySink, keyPrefix: string) => AsyncIterable<ListingChunk>,
+  open: (start: InputPosition, sink: EntrySink) => AsyncIterable<ListingChunk>,
   options: IngestOptions,
 ): Promise<IngestCheckpoint> {
   const { emit, signal, now = Date.now } = options;
@@ -67,7 +67,7 @@ export async function ingestListing(
     if (inFlight) await inFlight;
     inFlight = undefined;
   };
-  // The reader puts each entry, its key already prefixed, into `batch` as it parses it; at each chunk boundary that batch is sent
+  // The reader puts each entry into `batch` as it parses it; at each chunk boundary that batch is sent
   // with the chunk's checkpoint and a new one takes the entries that follow.
   let batch = db.batch();
   const send = (next: IngestCheckpoint) => {
@@ -94,7 +94,7 @@ export async function ingestListing(
   };
 
   try {
-    for await (const chunk of open(committed.position, (key, value) => batch.putPrefixed(key, value), db.keyPrefix)) {
+    for await (const chunk of open(committed.position, (key, value) => batch.put(key, value))) {
       input = chunk;
       for (const message of chunk.errors) {
         emit({ type: 'log', level: 'error', side, code: 'S3MIG_LISTING_INCOMPLETE', message: `${side} listing error: ${message}` });

@@ -84,6 +84,14 @@ type LiveSides = Partial<Record<SideName, LiveSide>>;
 
 /** Keys between comparison checkpoints (and progress events). */
 export const COMPARE_CHECKPOINT_KEYS = 10_000;
+/**
+ * Keys compared between fresh openings of the sides' databases. Reading maps each table whole into the
+ * process's memory until LevelDB closes it, which for a large side would be the whole inventory;
+ * reopening costs a few milliseconds and bounds that to about this many keys' tables.
+ */
+export const READ_WINDOW_KEYS = 250_000;
+/** Settings of the comparison that tests and benchmarks may change (a small window exercises the reopening). */
+export const compareTuning = { readWindowKeys: READ_WINDOW_KEYS };
 export const COMPARE_KEY = 'compare';
 export const TIMINGS_KEY = 'timings';
 
@@ -166,7 +174,7 @@ async function ingestBoth(job: JobHandle, db: JobDb, live: LiveSides, signal: Ab
       return await ingestListing(
         db.side(side),
         side,
-        (start, sink, keyPrefix) => readInventory(record.path!, { name: inventoryName(record), signal: ac.signal, start, sink, keyPrefix }),
+        (start, sink) => readInventory(record.path!, { name: inventoryName(record), signal: ac.signal, start, sink }),
         { emit, signal: ac.signal },
       );
     } catch (err) {
@@ -308,40 +316,52 @@ export async function compare(ctx: CompareContext): Promise<{ tally: Tally; repo
 
   try {
     meter.sample(tally.counts.source + tally.counts.dest, started);
-    const after = lastKey ?? undefined;
     const filter = verdictFilter(job.record.options.filter);
     const anyLive = job.record.source.kind === 'live' || job.record.dest.kind === 'live';
-    for await (let verdicts of reconcile(db.side('source').entries(1000, after), db.side('dest').entries(1000, after))) {
-      lastKey = verdicts[verdicts.length - 1]!.key;
-      sinceCheckpoint += verdicts.length;
-      // Keys the migration's filters leave out are counted apart and never reported.
-      if (filter) verdicts = verdicts.filter((v) => filter.keep(v) || (tally.exclude(v), false));
-      // ETag mismatches are re-checked (HEAD, or mc stat), many at once, before they are counted.
-      const toRecheck = verdicts.filter((v) => v.category === 'etagMismatch');
-      // Only a job with a live side has re-checks (stored or to make); a job of two files skips the lookups.
-      if (toRecheck.length > 0 && anyLive) await recheckEtags(ctx, toRecheck);
-      for (const v of verdicts) {
-        tally.add(v);
-        if (v.category !== 'matched') {
-          const unknown =
-            (v.category === 'missing' && destGaps.length > 0 && inGaps(destPrefix + v.key, destGaps)) ||
-            (v.category === 'extra' && sourceGaps.length > 0 && inGaps(sourcePrefix + v.key, sourceGaps));
-          const full = reports.write(v, unknown ? null : planFor(v, scriptOptions));
-          if (full) await full;
+    // Every readWindowKeys keys the read stops and starts again after the last key, with the sides'
+    // databases opened afresh: LevelDB keeps every table it read mapped into memory until it closes it.
+    for (let again = true; again; ) {
+      again = false;
+      let sinceReopen = 0;
+      const after = lastKey ?? undefined;
+      for await (let verdicts of reconcile(db.side('source').entries(1000, after), db.side('dest').entries(1000, after))) {
+        lastKey = verdicts[verdicts.length - 1]!.key;
+        sinceCheckpoint += verdicts.length;
+        // Keys the migration's filters leave out are counted apart and never reported.
+        if (filter) verdicts = verdicts.filter((v) => filter.keep(v) || (tally.exclude(v), false));
+        // ETag mismatches are re-checked (HEAD, or mc stat), many at once, before they are counted.
+        const toRecheck = verdicts.filter((v) => v.category === 'etagMismatch');
+        // Only a job with a live side has re-checks (stored or to make); a job of two files skips the lookups.
+        if (toRecheck.length > 0 && anyLive) await recheckEtags(ctx, toRecheck);
+        for (const v of verdicts) {
+          tally.add(v);
+          if (v.category !== 'matched') {
+            const unknown =
+              (v.category === 'missing' && destGaps.length > 0 && inGaps(destPrefix + v.key, destGaps)) ||
+              (v.category === 'extra' && sourceGaps.length > 0 && inGaps(sourcePrefix + v.key, sourceGaps));
+            const full = reports.write(v, unknown ? null : planFor(v, scriptOptions));
+            if (full) await full;
+          }
+        }
+        if (sinceCheckpoint >= (job.record.strategy?.checkpointKeys ?? COMPARE_CHECKPOINT_KEYS)) {
+          sinceCheckpoint = 0;
+          await checkpoint(false);
+          progress(false);
+        } else if (Date.now() - lastEmit >= PROGRESS_INTERVAL_MS) {
+          progress(false);
+        }
+        if (signal?.aborted) {
+          await checkpoint(false);
+          await reports.suspend();
+          throwIfAborted(signal);
+        }
+        sinceReopen += verdicts.length;
+        if (sinceReopen >= compareTuning.readWindowKeys) {
+          again = true;
+          break;
         }
       }
-      if (sinceCheckpoint >= (job.record.strategy?.checkpointKeys ?? COMPARE_CHECKPOINT_KEYS)) {
-        sinceCheckpoint = 0;
-        await checkpoint(false);
-        progress(false);
-      } else if (Date.now() - lastEmit >= PROGRESS_INTERVAL_MS) {
-        progress(false);
-      }
-      if (signal?.aborted) {
-        await checkpoint(false);
-        await reports.suspend();
-        throwIfAborted(signal);
-      }
+      if (again) await db.reopenSides();
     }
     await checkpoint(true);
     progress(true);

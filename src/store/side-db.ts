@@ -1,4 +1,4 @@
-// One side's inventory inside the job's LevelDB: its entries in a sublevel, its checkpoint beside them, written together atomically.
+// One side's inventory: its entries alone in a LevelDB of their own, its checkpoints in the job's metadata.
 import type { Level } from 'level';
 import type { ObjectEntry } from '../core/entry.ts';
 import type { EntrySource } from '../core/reconcile.ts';
@@ -7,8 +7,10 @@ import { StoredEntry, encodeEntryValue } from '../core/entry-codec.ts';
 /** The part of an abstract-level sublevel (utf8 keys and values) that the store uses. */
 export interface Sub {
   readonly prefix: string;
+  open(): Promise<void>;
   get(key: string): Promise<string | undefined>;
   put(key: string, value: string): Promise<void>;
+  batch(operations: { type: 'put' | 'del'; key: string; value?: string }[]): Promise<void>;
   iterator(options: { highWaterMarkBytes?: number; gt?: string }): {
     nextv(size: number): Promise<[string, string][]>;
     close(): Promise<void>;
@@ -22,74 +24,84 @@ export function subOf(db: Level<string, string>, name: string): Sub {
 const READ_HIGH_WATER_MARK_BYTES = 4 * 1024 * 1024;
 
 export interface InventoryBatch {
-  put(key: string, value: string): void;
-  /**
-   * put for a key that already starts with keyPrefix, made in one piece by a reader: a string, or UTF-8
-   * bytes (copied here, so the reader may reuse them), which spare making strings at all.
-   */
-  putPrefixed(prefixedKey: string | Uint8Array, value: string | Uint8Array): void;
+  /** An entry: key and store value, each a string or its UTF-8 bytes (copied here, so a reader may reuse them). */
+  put(key: string | Uint8Array, value: string | Uint8Array): void;
   /** Removes an entry (a fixed extra that is gone) in the same batch. */
   del(key: string): void;
-  /** A further metadata record of this side, written in the same atomic batch. */
+  /** A further metadata record of this side, written with the checkpoint. */
   putJson(key: string, value: unknown): void;
   readonly length: number;
+  /**
+   * Writes the entries, durably (synced), then the metadata records with `meta` (the side's checkpoint)
+   * in one batch. A checkpoint therefore never claims entries the store could lose; entries written
+   * after the last checkpoint are simply written again, to the same keys, when the side continues.
+   */
   write(meta: { key: string; value: unknown }): Promise<void>;
 }
 
+/** The part of classic-level's chained batch the store drives directly (it is never written through abstract-level). */
+interface NativeBatch {
+  _put(key: string | Uint8Array, value: string | Uint8Array): void;
+  _del(key: string): void;
+  _write(options: object): Promise<void>;
+  _clear(): void;
+}
+
+/** The side database's iterator (root level: its keys are the object keys). */
+interface EntryIterator {
+  nextv(size: number): Promise<[string, string][]>;
+  close(): Promise<void>;
+}
+
 export class SideDb {
+  /** Native batches written and cleared, to be filled again (at most the two a side has in flight). */
+  private readonly freeBatches: NativeBatch[] = [];
+
   constructor(
+    /** This side's LevelDB: nothing but its entries, keyed by object key. */
     private readonly db: Level<string, string>,
-    private readonly inventory: Sub,
+    /** The job's metadata sublevel, where this side's records carry `metaPrefix`. */
     private readonly meta: Sub,
-    /** Prefix of this side's records in the meta sublevel (its checkpoint). */
     private readonly metaPrefix: string,
   ) {}
 
-  /** What every key of this side's inventory starts with in the database (the sublevel's prefix). */
-  get keyPrefix(): string {
-    return this.inventory.prefix;
-  }
-
   /**
-   * A batch that takes encoded entries one at a time as they are parsed and is written, with a metadata
-   * record (the side's checkpoint) in the same atomic LevelDB batch. Within and across batches the last
-   * entry of a key wins.
+   * A batch that takes encoded entries one at a time as they are parsed. Entries go straight into the
+   * native batch through classic-level's _put: abstract-level's public put builds an operation object per
+   * entry, and holding the entries in JS arrays until the write keeps them alive through garbage
+   * collections; together that was about half of the ingestion's time. Written batches are cleared and
+   * used again: classic-level frees a native batch only when the garbage collector finalises its object,
+   * and dead batches of a megabyte or two each, waiting for that, were most of the process's malloc heap.
    */
   batch(): InventoryBatch {
-    // Entries go straight into the native batch through classic-level's _put, with the sublevel prefix
-    // added here: abstract-level's public put builds an operation object per entry, and holding the
-    // entries in JS arrays until the write keeps them alive through garbage collections. Together that
-    // was about half of the ingestion's time. The public put of the metadata record is what makes
-    // abstract-level's write() write the batch (it skips a batch it counts as empty).
-    const native = this.db.batch() as unknown as {
-      _put(key: string | Uint8Array, value: string | Uint8Array): void;
-      _del(key: string): void;
-      put(key: string, value: string): void;
-      write(): Promise<void>;
-    };
-    const prefix = this.inventory.prefix;
+    const native = this.freeBatches.pop() ?? (this.db.batch() as unknown as NativeBatch);
+    const records: { type: 'put'; key: string; value: string }[] = [];
     let count = 0;
+    let touched = false;
     return {
       put: (key, value) => {
-        native._put(prefix + key, value);
+        native._put(key, value);
         count++;
-      },
-      putPrefixed: (prefixedKey, value) => {
-        native._put(prefixedKey, value);
-        count++;
+        touched = true;
       },
       del: (key) => {
-        native._del(prefix + key);
+        native._del(key);
+        touched = true;
       },
       putJson: (key, value) => {
-        native.put(this.meta.prefix + this.metaPrefix + key, JSON.stringify(value));
+        records.push({ type: 'put', key: this.metaPrefix + key, value: JSON.stringify(value) });
       },
       get length() {
         return count;
       },
       write: async (meta) => {
-        native.put(this.meta.prefix + this.metaPrefix + meta.key, JSON.stringify(meta.value));
-        await native.write();
+        if (touched) {
+          await native._write({ sync: true });
+          native._clear();
+        }
+        this.freeBatches.push(native);
+        records.push({ type: 'put', key: this.metaPrefix + meta.key, value: JSON.stringify(meta.value) });
+        await this.meta.batch(records);
       },
     };
   }
@@ -106,7 +118,10 @@ export class SideDb {
    * `after`, only the keys after it (a comparison checkpoint). Values are decoded only as far as used.
    */
   async *entries(batchSize = 1000, after?: string): EntrySource {
-    const it = this.inventory.iterator({ highWaterMarkBytes: READ_HIGH_WATER_MARK_BYTES, ...(after !== undefined ? { gt: after } : {}) });
+    const it = (this.db as unknown as { iterator(o: object): EntryIterator }).iterator({
+      highWaterMarkBytes: READ_HIGH_WATER_MARK_BYTES,
+      ...(after !== undefined ? { gt: after } : {}),
+    });
     let pending: Promise<[string, string][]> | undefined = it.nextv(batchSize);
     try {
       for (;;) {
@@ -129,7 +144,7 @@ export class SideDb {
     const options: { gte?: string; lt?: string } = {};
     if (range.gte !== undefined) options.gte = range.gte;
     if (range.lt !== undefined) options.lt = range.lt;
-    await (this.inventory as unknown as { clear(o: typeof options): Promise<void> }).clear(options);
+    await this.db.clear(options);
   }
 
   /** Removes this side's metadata records whose names start with `prefix`. */

@@ -33,7 +33,7 @@ export interface ListingChunk {
 }
 
 /**
- * Takes one entry: key (with the reader's keyPrefix) and store value, each a string or its UTF-8 bytes.
+ * Takes one entry: key and store value, each a string or its UTF-8 bytes.
  * Bytes are the reader's scratch space, valid only during the call: the store copies them.
  */
 export type EntrySink = (key: string | Uint8Array, value: string | Uint8Array) => void;
@@ -80,8 +80,6 @@ export interface ReadInventoryOptions {
   chunkEntries?: number;
   /** Receives each entry as it is parsed (the store's batch); the chunks then carry no arrays. */
   sink?: EntrySink;
-  /** Put before every key given to the sink or the chunk (the store's sublevel prefix): printable ASCII. */
-  keyPrefix?: string;
 }
 
 /**
@@ -94,9 +92,10 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
   const chunkEntries = options.chunkEntries ?? DEFAULT_CHUNK_ENTRIES;
   const start = options.start ?? { line: 0, offset: 0 };
   const { fh, size, gzip } = await openInput(path, name);
-  const raw = fh.createReadStream({ start: gzip ? 0 : start.offset, highWaterMark: READ_BLOCK_BYTES });
-  let input: Readable = raw;
-  if (gzip) {
+  // A plain file is read straight into `block`; a gzip file through a stream, whose output is copied in.
+  const raw = gzip ? fh.createReadStream({ start: 0, highWaterMark: READ_BLOCK_BYTES }) : undefined;
+  let input: Readable | undefined;
+  if (raw) {
     const gunzip = createGunzip({ chunkSize: READ_BLOCK_BYTES });
     raw.on('error', (err) => gunzip.destroy(err));
     input = raw.pipe(gunzip);
@@ -105,8 +104,20 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
   /** Uncompressed offset of the first byte not yet split into lines. */
   let offset = start.offset;
   let skip = gzip ? start.offset : 0;
-  let rest: Buffer | undefined;
-  const inputBytes = () => (gzip ? raw.bytesRead : start.offset + raw.bytesRead);
+  /** Where a plain file is read next. */
+  let filePosition = start.offset;
+  const inputBytes = () => (raw ? raw.bytesRead : filePosition);
+  // One buffer for the whole file: the bytes not yet split into lines (a line cut by the last read)
+  // are moved to its start and the next read goes after them. It grows only for a line longer than it.
+  let block = Buffer.allocUnsafe(2 * READ_BLOCK_BYTES);
+  /** Bytes of block in use: the unfinished line carried over. */
+  let carried = 0;
+  const roomFor = (n: number) => {
+    if (block.length - carried >= n) return;
+    const grown = Buffer.allocUnsafe(Math.max(2 * block.length, carried + n));
+    block.copy(grown, 0, 0, carried);
+    block = grown;
+  };
   const fresh = (): ListingChunk => ({ entries: 0, bytes: 0, keys: [], values: [], errors: [], end: { line, offset }, inputBytes: 0, totalBytes: size });
   let chunk = fresh();
   const sink: EntrySink =
@@ -115,8 +126,7 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
       chunk.keys.push(key as string);
       chunk.values.push(value as string);
     });
-  const keyPrefix = options.keyPrefix ?? '';
-  const scanner = new McLsLineScanner(keyPrefix);
+  const scanner = new McLsLineScanner();
 
   /** Adds a line the scanner declined (`text`, decoded, without its newline) to the chunk; true when it was an entry. */
   const take = (text: string): boolean => {
@@ -124,7 +134,7 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
     const l = text.length > 0 && text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text;
     const wide = encodeMcLsLine(l);
     if (wide) {
-      sink(keyPrefix + wide.key, wide.value);
+      sink(wide.key, wide.value);
       chunk.entries++;
       chunk.bytes += wide.size;
       return true;
@@ -137,7 +147,7 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
       throw err;
     }
     if (parsed.kind === 'entry') {
-      sink(keyPrefix + parsed.entry.key, encodeEntryValue(parsed.entry));
+      sink(parsed.entry.key, encodeEntryValue(parsed.entry));
       chunk.entries++;
       chunk.bytes += parsed.entry.size;
       return true;
@@ -146,55 +156,70 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
     return false;
   };
 
-  try {
-    for await (const data of input) {
-      throwIfAborted(options.signal);
-      let buf = data as Buffer;
-      if (skip > 0) {
-        if (buf.length <= skip) {
-          skip -= buf.length;
-          continue;
-        }
-        buf = buf.subarray(skip);
-        skip = 0;
+  /** Splits block[0, filled) into lines up to the last whole one, yielding full chunks; carries the rest over. */
+  async function* lines(filled: number): AsyncGenerator<ListingChunk> {
+    const base = offset;
+    let from = 0;
+    while (from < filled) {
+      let next = scanner.scan(block, from, filled);
+      let entry: boolean;
+      if (next >= 0) {
+        line++;
+        if (options.sink) options.sink(scanner.keyBytes() ?? scanner.key(), scanner.valueBytes() ?? scanner.value());
+        else sink(scanner.key(), scanner.value());
+        chunk.entries++;
+        chunk.bytes += scanner.size;
+        entry = true;
+      } else {
+        const nl = block.indexOf(10, from);
+        if (nl === -1 || nl >= filled) break;
+        entry = take(block.toString('utf8', from, nl));
+        next = nl + 1;
       }
-      if (rest) buf = Buffer.concat([rest, buf]);
-      // Lines are read from the bytes: most take the scanner, which makes the key and value strings
-      // directly; any other is decoded as UTF-8 and parsed. Offsets are byte offsets, exact for resume.
-      const base = offset;
-      const length = buf.length;
-      let from = 0;
-      while (from < length) {
-        let next = scanner.scan(buf, from, length);
-        let entry: boolean;
-        if (next >= 0) {
-          line++;
-          if (options.sink) options.sink(scanner.keyBytes() ?? scanner.key(), scanner.valueBytes() ?? scanner.value());
-          else sink(scanner.key(), scanner.value());
-          chunk.entries++;
-          chunk.bytes += scanner.size;
-          entry = true;
-        } else {
-          const nl = buf.indexOf(10, from);
-          if (nl === -1) break;
-          entry = take(buf.toString('utf8', from, nl));
-          next = nl + 1;
-        }
-        from = next;
-        if (entry && chunk.entries >= chunkEntries) {
-          chunk.end = { line, offset: base + from };
-          chunk.inputBytes = inputBytes();
-          yield chunk;
-          chunk = fresh();
-          throwIfAborted(options.signal);
-        }
+      from = next;
+      if (entry && chunk.entries >= chunkEntries) {
+        chunk.end = { line, offset: base + from };
+        chunk.inputBytes = inputBytes();
+        yield chunk;
+        chunk = fresh();
+        throwIfAborted(options.signal);
       }
-      rest = from < length ? Buffer.from(buf.subarray(from)) : undefined;
-      offset = base + from;
     }
-    if (rest && rest.length > 0) {
-      take(rest.toString('utf8'));
-      offset += rest.length;
+    block.copyWithin(0, from, filled);
+    carried = filled - from;
+    offset = base + from;
+  }
+
+  try {
+    if (input) {
+      for await (const data of input) {
+        throwIfAborted(options.signal);
+        let buf = data as Buffer;
+        if (skip > 0) {
+          if (buf.length <= skip) {
+            skip -= buf.length;
+            continue;
+          }
+          buf = buf.subarray(skip);
+          skip = 0;
+        }
+        roomFor(buf.length);
+        buf.copy(block, carried);
+        yield* lines(carried + buf.length);
+      }
+    } else {
+      for (;;) {
+        throwIfAborted(options.signal);
+        roomFor(READ_BLOCK_BYTES);
+        const { bytesRead } = await fh.read(block, carried, block.length - carried, filePosition);
+        if (bytesRead === 0) break;
+        filePosition += bytesRead;
+        yield* lines(carried + bytesRead);
+      }
+    }
+    if (carried > 0) {
+      take(block.toString('utf8', 0, carried));
+      offset += carried;
     }
     chunk.end = { line, offset };
     chunk.inputBytes = size;
@@ -203,8 +228,8 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
     if (err instanceof S3migError) throw err;
     throw new S3migError('S3MIG_INVENTORY_UNREADABLE', `cannot read inventory file ${name}: ${(err as Error).message}`, { cause: err });
   } finally {
-    input.destroy();
-    raw.destroy();
+    input?.destroy();
+    raw?.destroy();
     await fh.close().catch(() => undefined);
   }
 }

@@ -73,8 +73,8 @@ function slow(line: string): EncodedEntry | undefined {
 }
 
 /** What the byte scanner gives for one line (bytes, without a newline): strings, bytes as text, the offset. */
-function scanned(bytes: Buffer, prefix = ''): { entry: EncodedEntry; keyBytes?: string; valueBytes?: string } | undefined {
-  const scanner = new McLsLineScanner(prefix);
+function scanned(bytes: Buffer): { entry: EncodedEntry; keyBytes?: string; valueBytes?: string } | undefined {
+  const scanner = new McLsLineScanner();
   const withNewline = Buffer.concat([bytes, Buffer.from('\n')]);
   const next = scanner.scan(withNewline, 0, withNewline.length);
   if (next < 0) return undefined;
@@ -82,7 +82,7 @@ function scanned(bytes: Buffer, prefix = ''): { entry: EncodedEntry; keyBytes?: 
   const keyBytes = scanner.keyBytes();
   const valueBytes = scanner.valueBytes();
   return {
-    entry: { key: scanner.key().slice(prefix.length), value: scanner.value(), size: scanner.size },
+    entry: { key: scanner.key(), value: scanner.value(), size: scanner.size },
     ...(keyBytes ? { keyBytes: keyBytes.toString('utf8') } : {}),
     ...(valueBytes ? { valueBytes: valueBytes.toString('utf8') } : {}),
   };
@@ -98,14 +98,14 @@ function agree(bytes: Buffer, expectAccepted?: boolean): boolean {
     expected = undefined;
   }
   const viaRegex = encodeMcLsLine(text);
-  const viaScan = scanned(bytes, '!src!');
+  const viaScan = scanned(bytes);
   if (expectAccepted !== undefined) assert.equal(viaScan !== undefined, expectAccepted, `scanner on ${JSON.stringify(text)}`);
   assert.equal(viaRegex !== undefined, viaScan !== undefined, `regex and scanner differ on ${JSON.stringify(text)}`);
   if (viaScan) {
     assert.deepEqual(viaScan.entry, expected, text);
     assert.deepEqual(viaRegex, expected, text);
     // Bytes handed to the store decode to the same strings; invalid UTF-8 is never handed over as bytes.
-    if (viaScan.keyBytes !== undefined) assert.equal(viaScan.keyBytes, '!src!' + expected!.key);
+    if (viaScan.keyBytes !== undefined) assert.equal(viaScan.keyBytes, expected!.key);
     else assert.equal(isUtf8(bytes), false, text);
     if (viaScan.valueBytes !== undefined) assert.equal(viaScan.valueBytes, expected!.value);
   }

@@ -227,3 +227,43 @@ test('over 100,000 source objects the strategy is large-scale, estimated by samp
   const stateEvents = events.filter((e) => e.type === 'job:state').map((e) => (e as { state: string; reason?: string }));
   assert.equal(stateEvents.find((e) => e.state === 'preparing')?.reason, summary.strategy!.reason);
 });
+
+test('a comparison read in windows, the sides reopened between them, gives exactly the reports of one read', async (t) => {
+  const dir = await tempDir(t);
+  // 5,000 keys per side with every kind of difference spread through them, non-ASCII keys among them.
+  const src: LineSpec[] = [];
+  const dst: LineSpec[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const key = `${i % 3 === 0 ? 'é' : 'k'}/${String(i).padStart(4, '0')}`;
+    if (i % 17 !== 5) src.push({ key, size: i, etag: MD5_A });
+    if (i % 19 !== 7) dst.push({ key, size: i % 23 === 0 ? i + 1 : i, etag: i % 29 === 0 ? MD5_B : MD5_A });
+  }
+  await writeInventory(dir, 's.ndjson', src);
+  await writeInventory(dir, 'd.ndjson', dst);
+  const run = (name: string) => runReconcile({ source: 'inventory:s.ndjson', dest: 'inventory:d.ndjson', stateDir: join(dir, 'st'), reportDir: name, cwd: dir, bus: new EventBus() });
+  const files = async (summary: { reports: { differencesNdjson: string; differencesCsv: string } }) => [
+    await readFile(summary.reports.differencesNdjson, 'utf8'),
+    await readFile(summary.reports.differencesCsv, 'utf8'),
+  ];
+  const whole = await run('whole');
+
+  const { JobDb } = await import('../../src/store/job-db.ts');
+  const { compareTuning } = await import('../../src/engine/reconcile-job.ts');
+  const reopen = JobDb.prototype.reopenSides;
+  let reopened = 0;
+  JobDb.prototype.reopenSides = async function (this: typeof JobDb.prototype) {
+    reopened++;
+    return reopen.call(this);
+  };
+  const window = compareTuning.readWindowKeys;
+  compareTuning.readWindowKeys = 1000; // the merge-join yields its verdicts a thousand at a time
+  t.after(() => {
+    JobDb.prototype.reopenSides = reopen;
+    compareTuning.readWindowKeys = window;
+  });
+  const windowed = await run('windowed');
+  assert.ok(reopened >= 4, `the databases were reopened ${reopened} times`);
+  assert.deepEqual(windowed.counts, whole.counts);
+  assert.deepEqual(await files(windowed), await files(whole));
+  assert.ok(whole.counts.missing > 0 && whole.counts.extra > 0 && whole.counts.sizeMismatch > 0 && whole.counts.etagMismatch > 0);
+});

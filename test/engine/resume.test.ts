@@ -98,8 +98,10 @@ async function reconcileWithFailpoint(t: TestContext, fp: string): Promise<{ dir
   return { dir, run };
 }
 
+// ingest:before-batch@3: the third batch to start is some side's second, which starts only after that
+// side's first has landed with its checkpoint, so the resumed run has something to continue from.
 const KILLS = [
-  'ingest:before-batch@2',
+  'ingest:before-batch@3',
   'ingest:after-batch@3',
   'compare:before-checkpoint@2',
   'compare:after-checkpoint@1',
@@ -191,12 +193,12 @@ test('a job written by an incompatible schema version is refused, never misread'
   const killed = await s3mig(t, dir, ['reconcile', 'inventory:src.ndjson', 'inventory:dst.ndjson.gz', '--json'], { S3MIG_FAILPOINT: 'compare:after-checkpoint@1' });
   assert.equal(killed.signal, 'SIGKILL');
   const id = jobIdOf(killed.stdout);
-  const raw = new Level<string, string>(join(dir, 'state', 'jobs', id, 'db'));
+  const raw = new Level<string, string>(join(dir, 'state', 'jobs', id, 'db', 'main'));
   await raw.sublevel<string, string>('meta', {}).put('schema', '0');
   await raw.close();
   const r = await s3mig(t, dir, ['resume', id]);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /^s3mig: the job database .*\/db has schema version 0; this s3mig reads version 1$/);
+  assert.match(r.stderr, /^s3mig: the job database .*\/db has schema version 0; this s3mig reads version 2$/);
 });
 
 test('a resume refuses an inventory file that changed since the job started', async (t) => {

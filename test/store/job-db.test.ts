@@ -61,13 +61,45 @@ test('a database written by another schema version is refused, never misread', a
   await db.close();
   await assert.rejects(JobDb.open(location), (err: Error & { code?: string }) => {
     assert.equal(err.code, 'S3MIG_STATE_UNREADABLE');
-    assert.match(err.message, /db has schema version 999; this s3mig reads version 1/);
+    assert.match(err.message, /db has schema version 999; this s3mig reads version 2/);
     return true;
   });
-  const raw = new Level<string, string>(location);
+  const raw = new Level<string, string>(join(location, 'main'));
   await raw.sublevel<string, string>('meta', {}).put('schema', '0');
   await raw.close();
-  await assert.rejects(JobDb.open(location), { code: 'S3MIG_STATE_UNREADABLE', message: /db has schema version 0; this s3mig reads version 1/ });
+  await assert.rejects(JobDb.open(location), { code: 'S3MIG_STATE_UNREADABLE', message: /db has schema version 0; this s3mig reads version 2/ });
+});
+
+test('a job of schema 1 (one LevelDB holding both sides) is refused with its version, and left as it was', async (t) => {
+  const dir = await tempDir(t);
+  const location = join(dir, 'db');
+  const old = new Level<string, string>(location);
+  await old.sublevel<string, string>('meta', {}).put('schema', '1');
+  await old.sublevel<string, string>('src', {}).put('a', '1\t\t');
+  await old.close();
+  await assert.rejects(JobDb.open(location), { code: 'S3MIG_STATE_UNREADABLE', message: /db has schema version 1; this s3mig reads version 2$/ });
+  const again = new Level<string, string>(location);
+  assert.equal(await again.sublevel<string, string>('src', {}).get('a'), '1\t\t', 'nothing of it was changed');
+  await again.close();
+  await assert.rejects(JobDb.open(location), { code: 'S3MIG_STATE_UNREADABLE' });
+});
+
+test("each side's entries live in a database of their own, with nothing else in it", async (t) => {
+  const dir = await tempDir(t);
+  const location = join(dir, 'db');
+  const db = await JobDb.open(location);
+  await db.side('source').writeEntries([entry('b', 2), entry('a', 1)], { key: 'ingest', value: { n: 2 } });
+  await db.side('dest').writeEntries([entry('c', 3)]);
+  await db.close();
+  const keysOf = async (path: string) => {
+    const level = new Level<string, string>(path);
+    const keys = await level.keys().all();
+    await level.close();
+    return keys;
+  };
+  assert.deepEqual(await keysOf(join(location, 'source')), ['a', 'b']);
+  assert.deepEqual(await keysOf(join(location, 'dest')), ['c']);
+  assert.ok((await keysOf(join(location, 'main'))).includes('!meta!source:ingest'), 'the checkpoint is in the job\'s metadata');
 });
 
 test('stopping a read early closes the iterator so the database can close', async (t) => {
