@@ -232,9 +232,10 @@ export class McLsLineScanner {
     const sizeTo = digits(buf, i, end);
     if (sizeTo < 0 || (i = literal(buf, sizeTo, end, L_KEY)) < 0) return -1;
     const keyFrom = i;
-    const keyTo = field(buf, i, end);
+    const keyTo = keyField(buf, i, end);
     if (keyTo <= keyFrom) return -1; // not a key, or an empty one (an error the slow path words)
     const keyHigh = fieldBits >= 0x80;
+    const keyEscaped = keyEscapes;
     if ((i = literal(buf, keyTo, end, L_ETAG)) < 0) return -1;
     const etagFrom = i;
     const etagTo = field(buf, i, end);
@@ -280,9 +281,16 @@ export class McLsLineScanner {
       if (folder) v[n++] = 0x64; // d
       v[n++] = 0x09;
     }
-    const keyLength = keyTo - keyFrom;
-    const k = this.keyScratch.ensure(keyLength);
-    for (let j = keyFrom, m = 0; j < keyTo; j++, m++) k[m] = buf[j]!;
+    // An escape never takes fewer bytes than the character it stands for (\uXXXX: 6 for at most 3, a
+    // pair of them 12 for 4), so the key fits in as many bytes as it is written in.
+    const k = this.keyScratch.ensure(keyTo - keyFrom);
+    let keyLength = keyTo - keyFrom;
+    if (keyEscaped) {
+      keyLength = unescapeInto(buf, keyFrom, keyTo, k);
+      if (keyLength <= 0) return -1;
+    } else {
+      for (let j = keyFrom, m = 0; j < keyTo; j++, m++) k[m] = buf[j]!;
+    }
     this.keyLength = keyLength;
     this.valueLength = n;
     this.keyHigh = keyHigh;
@@ -290,6 +298,99 @@ export class McLsLineScanner {
     this.size = size;
     return i + 1;
   }
+}
+
+/** Set by keyField when the key holds a backslash escape. */
+let keyEscapes = false;
+
+/**
+ * field() for the key, which also takes backslash escapes (keys with quotes or backslashes are not
+ * rare): it only finds the closing quote; unescapeInto checks and decodes the escapes.
+ */
+function keyField(buf: Uint8Array, i: number, end: number): number {
+  let bits = 0;
+  let escapes = false;
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    if (FIELD_STOP[c] === 0) {
+      bits |= c;
+    } else if (c === 0x5c) {
+      escapes = true;
+      i++; // the escaped character (a quote among them) never ends the field
+    } else {
+      break;
+    }
+  }
+  fieldBits = bits;
+  keyEscapes = escapes;
+  return i < end && buf[i] === QUOTE ? i : -1;
+}
+
+const SIMPLE_ESCAPES = new Int16Array(256).fill(-1);
+for (const [c, b] of [['"', 0x22], ['\\', 0x5c], ['/', 0x2f], ['b', 0x08], ['f', 0x0c], ['n', 0x0a], ['r', 0x0d], ['t', 0x09]] as const) {
+  SIMPLE_ESCAPES[c.charCodeAt(0)] = b;
+}
+
+/** The value of four hex digits at `i`, or -1. */
+function hex4(buf: Uint8Array, i: number): number {
+  let v = 0;
+  for (let j = i; j < i + 4; j++) {
+    const c = buf[j]!;
+    const d = c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0x61 && c <= 0x66 ? c - 0x57 : c >= 0x41 && c <= 0x46 ? c - 0x37 : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/**
+ * Decodes a JSON string's bytes [from, to) with escapes into `out` as UTF-8, exactly as JSON.parse and
+ * then UTF-8 would: the length, or -1 for an escape JSON refuses and for a lone surrogate (a string
+ * JavaScript can hold but UTF-8 cannot; those lines take the slow path).
+ */
+function unescapeInto(buf: Uint8Array, from: number, to: number, out: Uint8Array): number {
+  let m = 0;
+  for (let j = from; j < to; j++) {
+    const c = buf[j]!;
+    if (c !== 0x5c) {
+      out[m++] = c;
+      continue;
+    }
+    const e = buf[++j]!;
+    if (e !== 0x75) {
+      const b = SIMPLE_ESCAPES[e]!;
+      if (b < 0) return -1;
+      out[m++] = b;
+      continue;
+    }
+    if (j + 4 >= to) return -1;
+    let cp = hex4(buf, j + 1);
+    j += 4;
+    if (cp < 0) return -1;
+    if (cp >= 0xd800 && cp <= 0xdfff) {
+      // A high surrogate followed by an escaped low one is one character; anything else is lone.
+      if (cp >= 0xdc00 || j + 6 >= to || buf[j + 1] !== 0x5c || buf[j + 2] !== 0x75) return -1;
+      const low = hex4(buf, j + 3);
+      if (low < 0xdc00 || low > 0xdfff) return -1;
+      cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+      j += 6;
+    }
+    if (cp < 0x80) out[m++] = cp;
+    else if (cp < 0x800) {
+      out[m++] = 0xc0 | (cp >> 6);
+      out[m++] = 0x80 | (cp & 0x3f);
+    } else if (cp < 0x10000) {
+      out[m++] = 0xe0 | (cp >> 12);
+      out[m++] = 0x80 | ((cp >> 6) & 0x3f);
+      out[m++] = 0x80 | (cp & 0x3f);
+    } else {
+      out[m++] = 0xf0 | (cp >> 18);
+      out[m++] = 0x80 | ((cp >> 12) & 0x3f);
+      out[m++] = 0x80 | ((cp >> 6) & 0x3f);
+      out[m++] = 0x80 | (cp & 0x3f);
+    }
+  }
+  return m;
 }
 
 /** The offset after `lit` when the bytes at `i` are `lit`, else -1. */

@@ -175,10 +175,13 @@ export class JobDb {
    * to read them (up to 64 per database, whole), which a long read would otherwise keep.
    */
   async reopenSides(): Promise<void> {
-    for (const level of [this.levels.source, this.levels.dest]) {
-      await level.close();
-      await level.open({ createIfMissing: false });
-    }
+    // Both at once: the first reopening after an ingestion replays each side's log into a table.
+    await Promise.all(
+      [this.levels.source, this.levels.dest].map(async (level) => {
+        await level.close();
+        await level.open({ createIfMissing: false });
+      }),
+    );
   }
 
   async close(): Promise<void> {
