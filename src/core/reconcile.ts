@@ -18,6 +18,11 @@ export interface ReconcileOptions {
   signal?: AbortSignal;
   /** Verdicts per yielded batch (default 1000). */
   batchSize?: number;
+  /**
+   * The sources are LevelDB ranges, whose keys are strictly increasing by construction (valid UTF-8 in
+   * byte order): the per-entry order check is left out. Any other source is checked.
+   */
+  ordered?: boolean;
 }
 
 /** Reads one side batch by batch and fails loudly when its keys are not strictly increasing. */
@@ -32,6 +37,7 @@ class Cursor {
   constructor(
     source: EntrySource,
     private readonly side: 'source' | 'dest',
+    private readonly checked: boolean,
   ) {
     this.it = source[Symbol.asyncIterator]();
   }
@@ -60,7 +66,7 @@ class Cursor {
 
   /** Consumes the current entry (which peek returned) after checking its order. */
   advance(entry: ObjectEntry): void {
-    if (this.last !== undefined && compareKeys(this.last, entry.key) >= 0) {
+    if (this.checked && this.last !== undefined && compareKeys(this.last, entry.key) >= 0) {
       throw new S3migError(
         'S3MIG_SOURCE_UNORDERED',
         `${this.side} listing is not in UTF-8 byte order: ${JSON.stringify(entry.key)} comes after ${JSON.stringify(this.last)}`,
@@ -85,9 +91,9 @@ export async function* reconcile(
   dest: EntrySource,
   options: ReconcileOptions = {},
 ): AsyncGenerator<Verdict[]> {
-  const { signal, batchSize = 1000 } = options;
-  const src = new Cursor(source, 'source');
-  const dst = new Cursor(dest, 'dest');
+  const { signal, batchSize = 1000, ordered = false } = options;
+  const src = new Cursor(source, 'source', !ordered);
+  const dst = new Cursor(dest, 'dest', !ordered);
   let out: Verdict[] = [];
   try {
     for (;;) {

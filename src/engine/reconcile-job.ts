@@ -324,7 +324,7 @@ export async function compare(ctx: CompareContext): Promise<{ tally: Tally; repo
       again = false;
       let sinceReopen = 0;
       const after = lastKey ?? undefined;
-      for await (let verdicts of reconcile(db.side('source').entries(1000, after), db.side('dest').entries(1000, after))) {
+      for await (let verdicts of reconcile(db.side('source').entries(1000, after), db.side('dest').entries(1000, after), { ordered: true })) {
         lastKey = verdicts[verdicts.length - 1]!.key;
         sinceCheckpoint += verdicts.length;
         // Keys the migration's filters leave out are counted apart and never reported.

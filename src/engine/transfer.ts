@@ -61,7 +61,7 @@ async function* copyPlan(ctx: TransferContext): AsyncGenerator<Verdict> {
   const options = ctx.job.record.options;
   const overwrite = options.migrate?.overwrite ?? false;
   const filter = verdictFilter(options.filter);
-  for await (const verdicts of reconcile(ctx.db.side('source').entries(1000), ctx.db.side('dest').entries(1000))) {
+  for await (const verdicts of reconcile(ctx.db.side('source').entries(1000), ctx.db.side('dest').entries(1000), { ordered: true })) {
     for (const v of verdicts) if (wanted(v, overwrite) && (!filter || filter.keep(v))) yield v;
     throwIfAborted(ctx.signal);
   }

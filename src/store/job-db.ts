@@ -15,14 +15,15 @@ export type Side = 'source' | 'dest';
 export const SCHEMA_VERSION = 2;
 
 /**
- * LevelDB's options, measured on 1,000,000 entries per side:
- * - a write buffer of 32 MiB: the default 4 MiB flushed so many small tables that compacting them
- *   held the ingestion back (12.9 s against 5.5 s);
- * - tables of at most 1 MiB (LevelDB's smallest): a table is mapped into memory whole while it is open,
- *   and at most 64 are kept open, so this bounds the memory that reading a side maps;
+ * LevelDB's options, measured with `npm run bench` (1,000,000 entries per side, a database per side):
+ * - a write buffer of 8 MiB per database: the default 4 MiB took 10.6 s and 190 MB, 8 MiB 9-10 s and
+ *   205-220 MB, 32 MiB 10.4-11 s and 260-280 MB (the buffers of both sides, and what malloc keeps of
+ *   those freed, weigh more than they save);
+ * - tables of at most 1 MiB (LevelDB's smallest) where compactions write them: a table is mapped into
+ *   memory whole while it is open, and LevelDB keeps up to 64 open;
  * - open files: LevelDB keeps at least 64 tables open whatever is asked; 32 asks for that least.
  */
-const LEVEL_OPTIONS = { maxOpenFiles: 32, writeBufferSize: 32 * 1024 * 1024, maxFileSize: 1024 * 1024 };
+const LEVEL_OPTIONS = { maxOpenFiles: 32, writeBufferSize: 8 * 1024 * 1024, maxFileSize: 1024 * 1024 };
 
 /**
  * Opens a LevelDB with utf8 keys and values, mapping its failures to one-line S3MIG errors that name
