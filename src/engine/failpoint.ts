@@ -7,6 +7,7 @@
 
 export const FAILPOINTS = [
   'ingest:before-batch',
+  'ingest:entries-written',
   'ingest:after-batch',
   'compare:before-checkpoint',
   'compare:after-checkpoint',

@@ -74,7 +74,9 @@ export async function ingestListing(
     failpoint('ingest:before-batch');
     const full = batch;
     batch = db.batch();
-    const sending = full.write({ key: INGEST_CHECKPOINT_KEY, value: next }).then(() => failpoint('ingest:after-batch'));
+    const sending = full
+      .write({ key: INGEST_CHECKPOINT_KEY, value: next }, () => failpoint('ingest:entries-written'))
+      .then(() => failpoint('ingest:after-batch'));
     sending.catch(() => undefined); // awaited before the next batch; never an unhandled rejection meanwhile
     inFlight = sending;
     committed = next;

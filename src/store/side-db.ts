@@ -36,7 +36,7 @@ export interface InventoryBatch {
    * in one batch. A checkpoint therefore never claims entries the store could lose; entries written
    * after the last checkpoint are simply written again, to the same keys, when the side continues.
    */
-  write(meta: { key: string; value: unknown }): Promise<void>;
+  write(meta: { key: string; value: unknown }, afterEntries?: () => void): Promise<void>;
 }
 
 /** The part of classic-level's chained batch the store drives directly (it is never written through abstract-level). */
@@ -94,11 +94,12 @@ export class SideDb {
       get length() {
         return count;
       },
-      write: async (meta) => {
+      write: async (meta, afterEntries) => {
         if (touched) {
           await native._write({ sync: true });
           native._clear();
         }
+        afterEntries?.();
         this.freeBatches.push(native);
         records.push({ type: 'put', key: this.metaPrefix + meta.key, value: JSON.stringify(meta.value) });
         await this.meta.batch(records);
