@@ -171,3 +171,21 @@ test('a sink receives each entry instead of the chunk arrays, as UTF-8 bytes or 
   assert.deepEqual(chunks.flatMap((c) => c.keys), []);
   assert.equal(chunks.reduce((n, c) => n + c.entries, 0), 5);
 });
+
+test('lines longer than the read buffer, and lines cut by every read, are read whole with exact positions', async (t) => {
+  const dir = await tempDir(t);
+  // A 5 MiB key (longer than the 2 MiB buffer the reader starts with), then enough lines to cross many reads.
+  const huge = 'h/' + 'x'.repeat(5 * 1024 * 1024);
+  const specs = [{ key: 'a', size: 1 }, { key: huge, size: 2 }, ...Array.from({ length: 20_000 }, (_, i) => ({ key: `k/${String(i).padStart(6, '0')}-é`, size: i }))];
+  const path = await writeInventory(dir, 'long.ndjson', specs);
+  const chunks: ListingChunk[] = [];
+  for await (const c of readInventory(path, { chunkEntries: 7_000 })) chunks.push(c);
+  const keys = chunks.flatMap((c) => c.keys);
+  assert.deepEqual(keys, specs.map((s) => s.key));
+  // Each chunk's end is the byte offset just after its last line: reading on from there gives the rest.
+  const text = await readFile(path);
+  for (const c of chunks) assert.equal(text[c.end.offset - 1], 0x0a);
+  const rest: string[] = [];
+  for await (const c of readInventory(path, { start: chunks[0]!.end })) rest.push(...c.keys);
+  assert.deepEqual(rest, keys.slice(chunks[0]!.keys.length));
+});
