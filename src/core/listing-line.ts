@@ -66,40 +66,6 @@ export function parseListingLine(line: string): ListingLine {
   return { kind: 'entry', entry };
 }
 
-/** An entry encoded for the store (entry-codec), as encodeMcLsLine gives it. */
-export interface EncodedEntry {
-  key: string;
-  value: string;
-  size: number;
-}
-
-// The same layout for a line decoded as UTF-8, as a regular expression: string fields of printable ASCII
-// without escapes, or any character from U+0080 on, which JSON.parse takes verbatim; sizes below 2^53.
-// A line it accepts is valid JSON. The reader's byte scanner (McLsLineScanner) accepts exactly the same
-// lines without decoding them; this expression serves lines that reach the reader already decoded.
-const WIDE = '[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\uffff]*';
-const MC_LS_LINE_WIDE = new RegExp(
-  `^\\{"status":"success","type":"(file|folder)","lastModified":"(${WIDE})","size":(0|[1-9][0-9]{0,14}),"key":"(${WIDE})",` +
-    `"etag":"(${WIDE})","url":"${WIDE}"(?:,"versionOrdinal":(?:0|[1-9][0-9]{0,14}))?(?:,"storageClass":"(${WIDE})")?\\}$`,
-);
-
-function encodeMatch(m: RegExpExecArray | null): EncodedEntry | undefined {
-  if (m === null || m[4] === '') return undefined;
-  const head = `${m[3]}\t${m[5]}\t${m[2]}`;
-  const storageClass = m[6] ?? '';
-  const flags = m[1] === 'folder' ? 'd' : '';
-  return { key: m[4]!, value: storageClass || flags ? `${head}\t${storageClass}\t${flags}\t` : head, size: Number(m[3]) };
-}
-
-/**
- * The store's encoding of a line in mc's usual layout (decoded as UTF-8), without building objects;
- * undefined for any other line (parse those with parseListingLine). Equal to
- * encodeEntryValue(parseListingLine(line)) for every line it accepts.
- */
-export function encodeMcLsLine(line: string): EncodedEntry | undefined {
-  return encodeMatch(MC_LS_LINE_WIDE.exec(line));
-}
-
 const bytesOf = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 const L_HEAD = bytesOf('{"status":"success","type":"');
 const L_FILE = bytesOf('file');
@@ -167,12 +133,13 @@ class Scratch {
 }
 
 /**
- * Reads lines of mc's usual layout straight from the bytes of a listing and gives each one's store
- * encoding, key and value, as bytes the store takes without any string being made, or as strings. It accepts exactly the lines encodeMcLsLine
- * accepts after UTF-8 decoding, and gives the same key and value: its string fields hold bytes 0x20-0x7e
- * other than `"` and `\`, or any byte from 0x80 on, which decode (invalid sequences to U+FFFD, never
- * swallowing an ASCII byte) to characters JSON takes verbatim. Any other line is left to the caller
- * (decode it, then encodeMcLsLine or parseListingLine).
+ * Reads lines of mc's usual layout (mc-json.md §2) straight from the bytes of a listing and gives each
+ * one's store encoding, key and value, as bytes the store takes without any string being made, or as
+ * strings. What it accepts, it gives exactly as encodeEntryValue(parseListingLine(line)) would for the
+ * line decoded as UTF-8: string fields hold bytes 0x20-0x7e other than `"` and `\`, or any byte from
+ * 0x80 on, which decode (invalid sequences to U+FFFD, never swallowing an ASCII byte) to characters JSON
+ * takes verbatim; the key may also hold JSON escapes. Any other line is left to the caller (decode it
+ * and parseListingLine it); a line it accepts is valid JSON.
  */
 export class McLsLineScanner {
   /** The last scanned line's object size. */

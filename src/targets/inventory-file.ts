@@ -3,7 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { S3migError, oneLine, throwIfAborted } from '../core/errors.ts';
-import { ListingLineError, McLsLineScanner, encodeMcLsLine, parseListingLine } from '../core/listing-line.ts';
+import { ListingLineError, McLsLineScanner, parseListingLine } from '../core/listing-line.ts';
 import { encodeEntryValue } from '../core/entry-codec.ts';
 
 /** A place in the (uncompressed) input: lines read and the byte offset just after the last of them. */
@@ -132,13 +132,6 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
   const take = (text: string): boolean => {
     line++;
     const l = text.length > 0 && text.charCodeAt(text.length - 1) === 13 ? text.slice(0, -1) : text;
-    const wide = encodeMcLsLine(l);
-    if (wide) {
-      sink(wide.key, wide.value);
-      chunk.entries++;
-      chunk.bytes += wide.size;
-      return true;
-    }
     let parsed;
     try {
       parsed = parseListingLine(l);
