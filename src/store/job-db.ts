@@ -4,7 +4,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { S3migError, oneLine } from '../core/errors.ts';
-import { SideDb, subOf, type Sub } from './side-db.ts';
+import { SideDb, prefixEnd, subOf, type Sub } from './side-db.ts';
 
 export type Side = 'source' | 'dest';
 
@@ -69,11 +69,6 @@ async function refuseSingleDatabase(location: string): Promise<void> {
   const old = await openLevel(location, false, location);
   const found = await subOf(old, 'meta').get('schema').finally(() => old.close());
   throw schemaRefused(location, found ?? '1');
-}
-
-/** The first key after every key that starts with `prefix` (whose last character is ASCII, as all of ours). */
-export function prefixEnd(prefix: string): string {
-  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
 /**
@@ -144,26 +139,23 @@ export class JobDb {
   }
 
   async delMeta(key: string): Promise<void> {
-    await (this.meta as unknown as { del(key: string): Promise<void> }).del(key);
+    await this.meta.del(key);
   }
 
   /** Removes every metadata record whose key starts with `prefix` (stored re-check outcomes, say). */
   async clearMeta(prefix: string): Promise<void> {
-    await (this.meta as unknown as { clear(o: { gte: string; lt: string }): Promise<void> }).clear({ gte: prefix, lt: prefixEnd(prefix) });
+    await this.meta.clear({ gte: prefix, lt: prefixEnd(prefix) });
   }
 
   /** Writes several metadata records in one atomic batch. */
   async putMetaMany(records: readonly (readonly [string, string])[]): Promise<void> {
     if (records.length === 0) return;
-    const ops = records.map(([key, value]) => ({ type: 'put' as const, key, value }));
-    await (this.meta as unknown as { batch(o: typeof ops): Promise<void> }).batch(ops);
+    await this.meta.batch(records.map(([key, value]) => ({ type: 'put' as const, key, value })));
   }
 
   /** Metadata records from `gte` (inclusive) to `lt` (exclusive), in key order, a thousand at a time. */
   async *metaEntries(gte: string, lt: string): AsyncGenerator<[string, string][]> {
-    const it = (this.meta as unknown as {
-      iterator(o: { gte: string; lt: string; highWaterMarkBytes: number }): { nextv(n: number): Promise<[string, string][]>; close(): Promise<void> };
-    }).iterator({ gte, lt, highWaterMarkBytes: 1024 * 1024 });
+    const it = this.meta.iterator({ gte, lt, highWaterMarkBytes: 1024 * 1024 });
     try {
       for (let rows = await it.nextv(1000); rows.length > 0; rows = await it.nextv(1000)) yield rows;
     } finally {

@@ -4,17 +4,22 @@ import type { ObjectEntry } from '../core/entry.ts';
 import type { EntrySource } from '../core/reconcile.ts';
 import { StoredEntry, encodeEntryValue } from '../core/entry-codec.ts';
 
-/** The part of an abstract-level sublevel (utf8 keys and values) that the store uses. */
+/** The part of an abstract-level sublevel (utf8 keys and values) that the store uses: the job's metadata. */
 export interface Sub {
-  readonly prefix: string;
-  open(): Promise<void>;
   get(key: string): Promise<string | undefined>;
   put(key: string, value: string): Promise<void>;
-  batch(operations: { type: 'put' | 'del'; key: string; value?: string }[]): Promise<void>;
-  iterator(options: { highWaterMarkBytes?: number; gt?: string }): {
+  del(key: string): Promise<void>;
+  clear(range: { gte: string; lt: string }): Promise<void>;
+  batch(operations: { type: 'put'; key: string; value: string }[]): Promise<void>;
+  iterator(options: { gte: string; lt: string; highWaterMarkBytes: number }): {
     nextv(size: number): Promise<[string, string][]>;
     close(): Promise<void>;
   };
+}
+
+/** The first key after every key that starts with `prefix` (whose last character is ASCII, as all of ours). */
+export function prefixEnd(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
 
 export function subOf(db: Level<string, string>, name: string): Sub {
@@ -151,7 +156,7 @@ export class SideDb {
   /** Removes this side's metadata records whose names start with `prefix`. */
   async clearMeta(prefix: string): Promise<void> {
     const from = this.metaPrefix + prefix;
-    await (this.meta as unknown as { clear(o: { gte: string; lt: string }): Promise<void> }).clear({ gte: from, lt: from.slice(0, -1) + String.fromCharCode(from.charCodeAt(from.length - 1) + 1) });
+    await this.meta.clear({ gte: from, lt: prefixEnd(from) });
   }
 
   async getJson<T>(key: string): Promise<T | undefined> {
