@@ -27,6 +27,8 @@ export interface ListingChunk {
   errors: string[];
   /** Position just after the chunk's last entry line, or at the end of the input for the last chunk. */
   end: InputPosition;
+  /** The key of the last entry read up to `end` (in this chunk or before it in this read); absent before the first. */
+  lastKey?: string;
   /** Bytes of the file read so far (compressed bytes for .gz) of its size, for progress gauges. */
   inputBytes: number;
   totalBytes: number;
@@ -127,6 +129,13 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
       chunk.values.push(value as string);
     });
   const scanner = new McLsLineScanner();
+  /**
+   * The last entry's key: a string, or the scanner's bytes. Those stay valid until the scanner's next
+   * entry: a line it declines after writing its key there (a key with a lone surrogate) is an entry
+   * taken through the slow path, which sets this again; any other line it declines earlier.
+   */
+  let last: string | Buffer | undefined;
+  const lastKey = (): string | undefined => (last === undefined || typeof last === 'string' ? last : last.toString('utf8'));
 
   /** Adds a line the scanner declined (`text`, decoded, without its newline) to the chunk; true when it was an entry. */
   const take = (text: string): boolean => {
@@ -141,6 +150,7 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
     }
     if (parsed.kind === 'entry') {
       sink(parsed.entry.key, encodeEntryValue(parsed.entry));
+      last = parsed.entry.key;
       chunk.entries++;
       chunk.bytes += parsed.entry.size;
       return true;
@@ -158,8 +168,13 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
       let entry: boolean;
       if (next >= 0) {
         line++;
-        if (options.sink) options.sink(scanner.keyBytes() ?? scanner.key(), scanner.valueBytes() ?? scanner.value());
-        else sink(scanner.key(), scanner.value());
+        if (options.sink) {
+          last = scanner.keyBytes() ?? scanner.key();
+          options.sink(last, scanner.valueBytes() ?? scanner.value());
+        } else {
+          last = scanner.key();
+          sink(last, scanner.value());
+        }
         chunk.entries++;
         chunk.bytes += scanner.size;
         entry = true;
@@ -172,6 +187,7 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
       from = next;
       if (entry && chunk.entries >= chunkEntries) {
         chunk.end = { line, offset: base + from };
+        chunk.lastKey = lastKey();
         chunk.inputBytes = inputBytes();
         yield chunk;
         chunk = fresh();
@@ -215,6 +231,7 @@ export async function* readInventory(path: string, options: ReadInventoryOptions
       offset += carried;
     }
     chunk.end = { line, offset };
+    chunk.lastKey = lastKey();
     chunk.inputBytes = size;
     yield chunk;
   } catch (err) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { readInventory, type ListingChunk } from '../../src/targets/inventory-file.ts';
 import { parseTarget } from '../../src/targets/target.ts';
@@ -188,4 +188,40 @@ test('lines longer than the read buffer, and lines cut by every read, are read w
   const rest: string[] = [];
   for await (const c of readInventory(path, { start: chunks[0]!.end })) rest.push(...c.keys);
   assert.deepEqual(rest, keys.slice(chunks[0]!.keys.length));
+});
+
+test('each chunk names the key of the last entry read up to its end, from bytes or strings, across reads', async (t) => {
+  const dir = await tempDir(t);
+  // Multi-byte keys, every 13th line a quoted ETag (the slow path, a string), crossing many 1 MiB reads;
+  // the input ends with 3 MiB of blank lines (reads with no entry in them) and a summary line, so the
+  // last chunk holds no entry and its last key was read blocks before it.
+  const specs = Array.from({ length: 30_000 }, (_, i) => ({ key: `d${i % 3}/ファイル-${String(i).padStart(6, '0')}-${'y'.repeat(i % 90)}`, size: i, ...(i % 13 === 0 ? { etag: '"q"' } : {}) }));
+  // The last entry's key has a lone surrogate: the scanner writes it, declines it, and the slow path takes it.
+  specs.push({ key: 'z/lone-\ud800', size: 1 });
+  const path = await writeInventory(dir, 'last.ndjson', specs);
+  await appendFile(path, '\n'.repeat(3 << 20) + '{"totalObjects":30000,"totalSize":1}\n');
+  for (const start of [undefined, { line: 0, offset: 0 }]) {
+    const seen: string[] = [];
+    const sink = (k: string | Uint8Array) => seen.push(typeof k === 'string' ? k : Buffer.from(k).toString('utf8'));
+    const lasts: (string | undefined)[] = [];
+    const expected: (string | undefined)[] = [];
+    for await (const c of readInventory(path, { chunkEntries: 7_000, sink, ...(start ? { start } : {}) })) {
+      lasts.push(c.lastKey);
+      expected.push(seen.at(-1));
+    }
+    assert.equal(seen.length, 30_001);
+    assert.deepEqual(lasts, expected);
+    assert.equal(lasts.length, 5);
+    assert.equal(lasts.at(-1), specs.at(-1)!.key, 'a chunk without entries names the last key before it');
+  }
+  // Read on from a chunk's end: the first chunk names a key of its own read, none before it.
+  const first: ListingChunk[] = [];
+  for await (const c of readInventory(path, { chunkEntries: 7_000 })) first.push(c);
+  const from: ListingChunk[] = [];
+  for await (const c of readInventory(path, { chunkEntries: 7_000, start: first[3]!.end })) from.push(c);
+  assert.deepEqual(from.map((c) => c.lastKey), [specs.at(-1)!.key]);
+  const empty = await writeInventory(dir, 'empty.ndjson', ['{"totalObjects":0,"totalSize":0}']);
+  const none: ListingChunk[] = [];
+  for await (const c of readInventory(empty)) none.push(c);
+  assert.deepEqual(none.map((c) => c.lastKey), [undefined]);
 });
