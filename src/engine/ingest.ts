@@ -14,6 +14,8 @@ const MAX_KEPT_ERRORS = 100;
 /** What a side's inventory database holds: everything of the input before `position`, and nothing after it. */
 export interface IngestCheckpoint {
   position: InputPosition;
+  /** The key of the last entry stored (inventory files; absent before the first). */
+  lastKey?: string;
   /** Entries stored so far (duplicates included) and their bytes. */
   entries: number;
   bytes: number;
@@ -57,7 +59,7 @@ export async function ingestListing(
       type: 'log',
       level: 'info',
       side,
-      message: `${side}: continuing after line ${committed.position.line.toLocaleString('en-US')} (${committed.entries.toLocaleString('en-US')} entries stored)`,
+      message: `${side}: continuing after line ${committed.position.line.toLocaleString('en-US')} (${committed.entries.toLocaleString('en-US')} entries stored${committed.lastKey !== undefined ? `, the last ${JSON.stringify(committed.lastKey)}` : ''})`,
     });
   }
   const meter = new RateMeter();
@@ -75,7 +77,7 @@ export async function ingestListing(
     const full = batch;
     batch = db.batch();
     const sending = full
-      .write({ key: INGEST_CHECKPOINT_KEY, value: next }, () => failpoint('ingest:entries-written'))
+      .write({ key: INGEST_CHECKPOINT_KEY, value: next }, () => failpoint('ingest:entries-written'), next.lastKey)
       .then(() => failpoint('ingest:after-batch'));
     sending.catch(() => undefined); // awaited before the next batch; never an unhandled rejection meanwhile
     inFlight = sending;
@@ -104,6 +106,7 @@ export async function ingestListing(
       await landed();
       send({
         position: chunk.end,
+        ...(chunk.lastKey !== undefined ? { lastKey: chunk.lastKey } : committed.lastKey !== undefined ? { lastKey: committed.lastKey } : {}),
         entries: committed.entries + chunk.entries,
         bytes: committed.bytes + chunk.bytes,
         errors: [...committed.errors, ...chunk.errors].slice(0, MAX_KEPT_ERRORS),

@@ -73,15 +73,16 @@ async function refuseSingleDatabase(location: string): Promise<void> {
 
 /**
  * The job's LevelDBs: `main` with the sublevel `meta` for the schema, the checkpoints and timings, and
- * one per side (`source`, `dest`) holding nothing but that side's entries, keyed by object key.
+ * one per side (`source`, `dest`) holding that side's entries, keyed by object key, and their seals.
  *
- * Entries alone in a database of their own: the two sides, ingested at once, never share a table, and
- * no checkpoint key (written with every batch) makes every table span the whole key space. A listing in
- * key order (as mc and S3 list) is then stored without LevelDB ever rewriting it: its tables only move
- * down the levels. With both sides and their checkpoints in one database every table overlapped every
- * other and compactions rewrote the inventories several times over, which took more time than the
- * ingestion's own work. The price is that a side's entries and its checkpoint are two writes: the
- * entries are written first and synced, so a checkpoint never gets ahead of them (SideDb.batch).
+ * Entries in a database of their own: the two sides, ingested at once, never share a table, and no
+ * record kept at a fixed key (a checkpoint, written with every batch) makes every table span the whole
+ * key space. A listing in key order (as mc and S3 list) is then stored without LevelDB ever rewriting
+ * it: its tables only move down the levels. With both sides and their checkpoints in one database every
+ * table overlapped every other and compactions rewrote the inventories several times over, which took
+ * more time than the ingestion's own work. Each batch of a side is written with that side's checkpoint
+ * in one atomic batch of the side's database, as a seal (SideDb); the checkpoint is then copied into
+ * `meta`, and opening the job copies the seals the process did not get to.
  */
 export class JobDb {
   private constructor(
@@ -107,6 +108,7 @@ export class JobDb {
         opened.push(level);
         levels[side] = level;
         sides[side] = new SideDb(level, meta, `${side}:`);
+        await sides[side].recover();
       }
       return new JobDb(db, meta, sides, levels);
     } catch (err) {

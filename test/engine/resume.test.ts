@@ -70,6 +70,24 @@ async function reports(dir: string, jobId: string): Promise<Record<string, unkno
   return out;
 }
 
+/**
+ * Each side's checkpoint names exactly the entries its database holds (every input key is distinct): a
+ * batch and its checkpoint land together or not at all, wherever the process stopped.
+ */
+async function assertCheckpointsMatchEntries(dir: string, jobId: string): Promise<void> {
+  const db = await JobDb.open(join(dir, 'state', 'jobs', jobId, 'db'));
+  try {
+    for (const side of ['source', 'dest'] as const) {
+      const cp = await db.side(side).getJson<{ entries: number }>('ingest');
+      let stored = 0;
+      for await (const rows of db.side(side).entries()) stored += rows.length;
+      assert.equal(cp?.entries ?? 0, stored, `${side}: the checkpoint counts the entries stored`);
+    }
+  } finally {
+    await db.close();
+  }
+}
+
 const jobIdOf = (stdout: string) => JSON.parse(stdout.split('\n')[0]!).jobId as string;
 
 // Shared by every test of this file, so removed when the file is done rather than after the first test.
@@ -100,8 +118,8 @@ async function reconcileWithFailpoint(t: TestContext, fp: string): Promise<{ dir
 
 // ingest:before-batch@3: the third batch to start is some side's second, which starts only after that
 // side's first has landed with its checkpoint, so the resumed run has something to continue from.
-// ingest:entries-written: a batch's entries are stored but its checkpoint is not; the resumed run writes
-// them again to the same keys and counts them once.
+// ingest:entries-written: a batch's entries and its seal (with the checkpoint) are stored, the copy of
+// the checkpoint in the job's metadata is not; opening the job makes that copy.
 const KILLS = [
   'ingest:before-batch@3',
   'ingest:entries-written@3',
@@ -119,13 +137,19 @@ for (const fp of KILLS) {
     const { dir, run: killed } = await reconcileWithFailpoint(t, fp);
     assert.equal(killed.signal, 'SIGKILL', `the failpoint killed the process (${killed.stderr})`);
     const id = jobIdOf(killed.stdout);
+    if (fp.startsWith('ingest:')) await assertCheckpointsMatchEntries(dir, id);
     const resumed = await s3mig(t, dir, ['resume', id, '--json']);
     assert.equal(resumed.code, 1, resumed.stderr);
     const events = resumed.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { type: string; message?: string });
     assert.equal(events.at(-1)!.type, 'summary');
     // The resumed run continued from its checkpoints rather than starting over.
     const continued = events.filter((e) => e.type === 'log' && /^(source|dest|compare): continuing after /.test(e.message ?? ''));
-    if (fp.startsWith('ingest:')) assert.ok(continued.some((e) => /^(source|dest):/.test(e.message!)), 'an inventory continued');
+    if (fp.startsWith('ingest:')) {
+      const side = continued.find((e) => /^(source|dest):/.test(e.message!));
+      assert.ok(side, 'an inventory continued');
+      // The checkpoint names the input position and the last key stored.
+      assert.match(side.message!, /^(source|dest): continuing after line [\d,]+ \([\d,]+ entries stored, the last "p\d\/\d{6}-é"\)$/);
+    }
     if (fp.startsWith('compare:')) assert.ok(continued.some((e) => /^compare: continuing after .* \(10,000 keys compared\)$/.test(e.message!)), 'the comparison continued');
     if (fp.startsWith('report:')) assert.ok(!events.some((e) => e.type === 'compare:progress' || e.type === 'inventory:progress'), 'nothing read again');
     assert.deepEqual(await reports(join(dir, 'rep'), id), base.reports);
@@ -154,13 +178,14 @@ for (const [sig, fp] of [
   });
 }
 
-for (const fp of ['ingest:before-batch@3=enospc', 'compare:before-checkpoint@2=enospc']) {
+for (const fp of ['ingest:before-batch@3=enospc', 'ingest:entries-written@3=enospc', 'compare:before-checkpoint@2=enospc']) {
   test(`a full disk (${fp}) pauses the job with a clear message; resume continues`, async (t) => {
     const base = await getBaseline(t);
     const { dir, run: full } = await reconcileWithFailpoint(t, fp);
     assert.equal(full.code, 2);
     const id = jobIdOf(full.stdout);
     assert.match(full.stderr, new RegExp(`^s3mig: job ${id} paused \\(disk full: ENOSPC: no space left on device \\(failpoint [a-z:-]+\\)\\); continue with: s3mig resume ${id}$`));
+    if (fp.startsWith('ingest:')) await assertCheckpointsMatchEntries(dir, id);
     const resumed = await s3mig(t, dir, ['resume', id]);
     assert.equal(resumed.code, 1, resumed.stderr);
     assert.deepEqual(await reports(join(dir, 'rep'), id), base.reports);
