@@ -104,9 +104,10 @@ export async function ingestListing(
         emit({ type: 'log', level: 'error', side, code: 'S3MIG_LISTING_INCOMPLETE', message: `${side} listing error: ${message}` });
       }
       await landed();
+      const lastKey = chunk.lastKey ?? committed.lastKey;
       send({
         position: chunk.end,
-        ...(chunk.lastKey !== undefined ? { lastKey: chunk.lastKey } : committed.lastKey !== undefined ? { lastKey: committed.lastKey } : {}),
+        ...(lastKey !== undefined ? { lastKey } : {}),
         entries: committed.entries + chunk.entries,
         bytes: committed.bytes + chunk.bytes,
         errors: [...committed.errors, ...chunk.errors].slice(0, MAX_KEPT_ERRORS),

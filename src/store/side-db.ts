@@ -251,11 +251,11 @@ export class SideDb {
         pending = undefined;
         if (rows.length === 0) break;
         pending = it.nextv(batchSize);
-        const batch: ObjectEntry[] = new Array<ObjectEntry>(rows.length);
+        const batch = new Array<ObjectEntry>(rows.length);
         let n = 0;
         for (let i = 0; i < rows.length; i++) {
-          const [key, value] = rows[i]!;
-          if (value.charCodeAt(0) !== SEAL_VALUE_START) batch[n++] = new StoredEntry(key, value);
+          const row = rows[i]!;
+          if (row[1].charCodeAt(0) !== SEAL_VALUE_START) batch[n++] = new StoredEntry(row[0], row[1]);
         }
         if (n < rows.length) batch.length = n;
         if (n > 0) yield batch;
