@@ -47,6 +47,11 @@ interface Seal {
   records: [string, string][];
 }
 
+/** Whether a value read from a side's database is a seal's rather than an entry's. */
+function isSealValue(value: string): boolean {
+  return value.charCodeAt(0) === SEAL_VALUE_START;
+}
+
 export interface InventoryBatch {
   /** An entry: key and store value, each a string or its UTF-8 bytes (copied here, so a reader may reuse them). */
   put(key: string | Uint8Array, value: string | Uint8Array): void;
@@ -136,6 +141,11 @@ export class SideDb {
     return `seal:${this.metaPrefix}`;
   }
 
+  /** The metadata record saying that the seal `link` names is the last one copied. */
+  private sealRecord(link: { seal: number; next: string }): MetaRecord {
+    return { type: 'put', key: this.sealRecordKey, value: JSON.stringify({ seal: link.seal, next: link.next }) };
+  }
+
   private iterator(options: object): EntryIterator {
     return (this.db as unknown as { iterator: IteratorOf }).iterator(options);
   }
@@ -159,12 +169,11 @@ export class SideDb {
     const get = (this.db as unknown as { get: GetOf }).get.bind(this.db);
     for (;;) {
       const value = await get(at, { keyEncoding: 'buffer', valueEncoding: 'utf8' });
-      if (value === undefined || value.charCodeAt(0) !== SEAL_VALUE_START) break;
+      if (value === undefined || !isSealValue(value)) break;
       const seal = JSON.parse(value) as Seal;
       if (seal.seal <= copied) break;
-      const records = seal.records.map(([key, v]) => ({ type: 'put' as const, key, value: v }));
-      records.push({ type: 'put', key: this.sealRecordKey, value: JSON.stringify({ seal: seal.seal, next: seal.next }) });
-      await this.meta.batch(records);
+      const records: MetaRecord[] = seal.records.map(([key, v]) => ({ type: 'put', key, value: v }));
+      await this.meta.batch([...records, this.sealRecord(seal)]);
       copied = seal.seal;
       at = Buffer.from(seal.next, 'hex');
     }
@@ -220,7 +229,7 @@ export class SideDb {
           this.lastSeal = { at, records: held };
           this.uncopied = copy;
           afterEntries?.();
-          await this.meta.batch([...copy, { type: 'put', key: this.sealRecordKey, value: JSON.stringify(link) }]);
+          await this.meta.batch([...copy, this.sealRecord(link)]);
           this.uncopied = [];
         });
       },
@@ -255,7 +264,7 @@ export class SideDb {
         let n = 0;
         for (let i = 0; i < rows.length; i++) {
           const row = rows[i]!;
-          if (row[1].charCodeAt(0) !== SEAL_VALUE_START) batch[n++] = new StoredEntry(row[0], row[1]);
+          if (!isSealValue(row[1])) batch[n++] = new StoredEntry(row[0], row[1]);
         }
         if (n < rows.length) batch.length = n;
         if (n > 0) yield batch;

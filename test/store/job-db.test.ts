@@ -105,6 +105,13 @@ async function rawSide(path: string): Promise<{ entries: string[]; seals: RawSea
   return { entries, seals };
 }
 
+/** Changes the job's metadata behind its back (copies a machine crash lost), with the job closed. */
+async function rewriteMeta(location: string, operations: ({ type: 'put'; key: string; value: string } | { type: 'del'; key: string })[]): Promise<void> {
+  const main = new Level<string, string>(join(location, 'main'));
+  await main.sublevel<string, string>('meta', {}).batch(operations);
+  await main.close();
+}
+
 test("each side's entries live in a database of their own, each batch sealed there with the side's checkpoint", async (t) => {
   const dir = await tempDir(t);
   const location = join(dir, 'db');
@@ -218,15 +225,12 @@ test('seals are found from the last one copied, whatever the order of keys and w
   assert.equal(raw.seals.find((s) => s.seal === 85)!.key.toString('latin1'), 'zz/4/19\xff', 'after the previous batch\'s last key');
 
   // The copies of the last three seals lost (a machine crash loses unsynced writes): opening follows the seals.
-  const main = new Level<string, string>(join(location, 'main'));
-  const meta = main.sublevel<string, string>('meta', {});
   const s82 = raw.seals.find((s) => s.seal === 82)!;
-  await meta.batch([
+  await rewriteMeta(location, [
     { type: 'put', key: 'seal:source:', value: JSON.stringify({ seal: 82, next: s82.next }) },
     { type: 'put', key: 'source:ingest', value: JSON.stringify({ b: 2 }) },
     { type: 'put', key: 'source:range/3', value: 'null' },
   ]);
-  await main.close();
   db = await JobDb.open(location);
   t.after(() => db.close());
   side = db.side('source');
@@ -260,14 +264,11 @@ test('a seal put over the last one (its batch had no entries) keeps that one\'s 
     ],
   );
   // The copies of seals 2 to 4 lost: opening restores every record from the one seal left.
-  const main = new Level<string, string>(join(location, 'main'));
-  const meta = main.sublevel<string, string>('meta', {});
-  await meta.batch([
+  await rewriteMeta(location, [
     { type: 'put', key: 'seal:dest:', value: JSON.stringify({ seal: 1, next: raw.seals[0]!.next }) },
     { type: 'del', key: 'dest:range/1' },
     { type: 'del', key: 'dest:range/2' },
   ]);
-  await main.close();
   db = await JobDb.open(location);
   t.after(() => db.close());
   assert.equal(await db.side('dest').getJson('range/1'), 'again');
